@@ -1,0 +1,39 @@
+/* Compute kernels shared by layers. Every parallel kernel splits its work into pieces whose
+ * boundaries depend only on the problem size, never on the thread count, and each output value
+ * is produced by exactly one piece in a fixed order: results are bitwise identical for any
+ * OMP_NUM_THREADS. */
+#ifndef SNNBENCH_KERNELS_H
+#define SNNBENCH_KERNELS_H
+
+#include <stdint.h>
+
+/* Call once per process: BLAS runs single-threaded inside our own OpenMP pieces, so two
+ * thread pools never nest. */
+void sb_kernels_init(void);
+
+/* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major. */
+void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Y[M,N] (+)= X[M,K] * W[K,N] where X holds only 0/1: sums the rows of W selected by each row's
+ * spikes. idx/cnt receive each row's active columns (kept for the backward pass). */
+void sb_spike_gemm(int M, int N, int K, const float *X, const float *W, float beta, float *Y,
+                   int32_t *idx, int32_t *cnt);
+/* dW[K,N] (+)= X^T * dY for binary X given by idx/cnt from sb_spike_gemm. */
+void sb_spike_gemm_wgrad(int M, int N, int K, const int32_t *idx, const int32_t *cnt,
+                         const float *dY, float beta, float *dW);
+
+/* Sum of rows: out[n] (+)= sum_m X[m, n]. Fixed order for determinism. */
+void sb_sum_rows(int M, int N, const float *X, float beta, float *out);
+/* Fold T copies: out[r, n] = sum_t X[t][r][n] for a [T][R][N] tensor. */
+void sb_sum_time(int T, long R, const float *X, float *out, int accumulate);
+
+/* Sum of squares in double, with a fixed partition (gradient clipping). */
+double sb_sum_squares(const float *x, long n);
+void sb_scale(float *x, long n, float s);
+
+/* Sizes a deterministic split: number of pieces for `n` units where each piece should hold at
+ * least `min_units`; at most `max_pieces`. */
+int sb_pieces(long n, long min_units, int max_pieces);
+
+#endif

@@ -1,0 +1,42 @@
+/* Loss, optimisers, learning-rate schedules and gradient clipping, PyTorch semantics. */
+#ifndef SNNBENCH_OPTIM_H
+#define SNNBENCH_OPTIM_H
+
+#include <stdint.h>
+
+#include "snnbench/nn.h"
+
+/* Mean softmax cross-entropy over B rows with label smoothing ε (targets (1−ε)·onehot + ε/C).
+ * Writes dLoss/dlogits into dlogits (may be NULL) and the number of argmax hits into *correct. */
+double sb_softmax_xent(const float *logits, const int32_t *labels, int B, int C, float smoothing,
+                       float *dlogits, int *correct);
+
+typedef enum { SB_OPT_ADAM, SB_OPT_ADAMW, SB_OPT_SGD } sb_optimizer_kind;
+
+typedef struct {
+  sb_optimizer_kind kind;
+  float beta1, beta2, eps;  /* Adam(W) */
+  float momentum;           /* SGD */
+  float weight_decay;       /* L2 for Adam and SGD, decoupled for AdamW (applied to every
+                               parameter, as torch.optim does by default) */
+  long step;
+  long n;
+  float *m, *v;             /* moments, or the SGD momentum buffer in m */
+} sb_optimizer;
+
+void sb_optimizer_init(sb_optimizer *o, sb_optimizer_kind kind, long n_values, float weight_decay,
+                       float momentum);
+void sb_optimizer_free(sb_optimizer *o);
+void sb_optimizer_step(sb_optimizer *o, float *w, const float *g, float lr);
+
+/* Rescales gradients so their global L2 norm is at most max_norm (torch's clip_grad_norm_).
+ * Returns the norm before clipping. */
+double sb_clip_grad_norm(float *g, long n, double max_norm);
+
+typedef enum { SB_SCHED_CONSTANT, SB_SCHED_COSINE } sb_schedule_kind;
+
+/* Learning rate for epoch e (0-based) of n_epochs, stepped per epoch like torch's schedulers. */
+double sb_schedule_lr(sb_schedule_kind kind, double base_lr, double eta_min, int epoch,
+                      int n_epochs);
+
+#endif

@@ -1,0 +1,52 @@
+/* One trial: build the cell's model, train it with BPTT, evaluate every epoch, collect metrics. */
+#ifndef SNNBENCH_TRAIN_H
+#define SNNBENCH_TRAIN_H
+
+#include "snnbench/config.h"
+#include "snnbench/data.h"
+#include "snnbench/nn.h"
+
+typedef struct {
+  char name[SB_NAME_LEN];
+  char type[24];
+  long neurons;       /* per sample per step */
+  double spike_rate;  /* spikes / (neurons * T * samples), test set, final epoch */
+  double spikes_per_sample;
+} sb_layer_metrics;
+
+typedef struct {
+  int n_epochs;
+  /* per-epoch curves */
+  double *train_loss, *train_acc, *val_loss, *val_acc, *test_loss, *test_acc, *lr, *epoch_time;
+  double test_acc_final;       /* % at the last epoch */
+  double test_acc_at_best_val; /* % at the epoch with the best validation accuracy */
+  int best_val_epoch;          /* 0-based */
+  double best_val_acc;
+  double train_time_s, eval_time_s;
+  double train_samples_per_s;
+  long n_params;
+  long n_train, n_val, n_test;
+  int n_layers;
+  sb_layer_metrics *layers;  /* neuron layers only */
+  double spike_rate;         /* over all neuron layers */
+} sb_trial_result;
+
+/* Called between batches; returning nonzero stops training early (the trial then fails with
+ * SB_EINTERRUPTED). Rank 0 uses it to answer scheduling requests while it trains. */
+typedef int (*sb_batch_hook)(void *user);
+
+typedef struct {
+  sb_batch_hook hook;
+  void *hook_user;
+  int verbose;  /* print one line per epoch */
+} sb_train_opts;
+
+/* Builds the model for cfg from its spec, for a dataset with the given sample shape. */
+sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg, sb_shape shape,
+                              int n_classes, int batch, sb_model **out);
+
+sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_train_opts *opts,
+                        sb_trial_result *res);
+void sb_trial_result_free(sb_trial_result *r);
+
+#endif

@@ -1,0 +1,186 @@
+/* snnbench command line. Exit codes: 0 ok, 1 runtime failure, 2 bad input (config, arguments,
+ * data files), 75 interrupted (resume with --resume). */
+#include <cjson/cJSON.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snnbench/config.h"
+#include "snnbench/data.h"
+#include "snnbench/kernels.h"
+#include "snnbench/models.h"
+#include "snnbench/nn.h"
+#include "snnbench/reduce.h"
+#include "snnbench/run.h"
+#include "snnbench/store.h"
+#include "snnbench/surrogate.h"
+
+static const char *const k_usage =
+    "usage: snnbench <command> [args]\n"
+    "  run CONFIG [--out DIR] [--resume] [--verbose] [--no-reduce]\n"
+    "                         train every cell of the grid (under mpirun: spread over ranks)\n"
+    "  validate CONFIG        check a config, print its cells and their relative cost\n"
+    "  validate --schema      list every config key with its default\n"
+    "  reduce DIR|results.h5  summary tables over seeds (summary.md/.csv/.json)\n"
+    "  merge DIR              gather finished cells into DIR/results.h5\n"
+    "  list models|layers|surrogates|datasets\n"
+    "  model info NAME|FILE [--input CxHxW] [--classes N]\n"
+    "  info                   build and runtime environment\n";
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "snnbench: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n%s", k_usage);
+  return SB_EINPUT;
+}
+
+static int report(sb_status st) {
+  if (st) fprintf(stderr, "snnbench: %s\n", sb_errmsg());
+  return st;
+}
+
+static int cmd_run(int argc, char **argv) {
+  sb_run_opts o = {.reduce = 1, .argc = argc, .argv = argv};
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--out") && i + 1 < argc) o.out_dir = argv[++i];
+    else if (!strcmp(argv[i], "--resume")) o.resume = 1;
+    else if (!strcmp(argv[i], "--verbose")) o.verbose = 1;
+    else if (!strcmp(argv[i], "--no-reduce")) o.reduce = 0;
+    else if (argv[i][0] == '-') return usage_error("run: unknown option %s", argv[i]);
+    else if (!o.config) o.config = argv[i];
+    else return usage_error("run: unexpected argument %s", argv[i]);
+  }
+  if (!o.config) return usage_error("run: %sa CONFIG file is required", "");
+  int provided;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  sb_status st = sb_run(&o);
+  if (st && rank == 0) fprintf(stderr, "snnbench: %s\n", sb_errmsg());
+  MPI_Finalize();
+  return st;
+}
+
+static int cmd_validate(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[2], "--schema")) {
+    sb_config_print_schema();
+    return 0;
+  }
+  if (argc != 3) return usage_error("validate: %sexpected one CONFIG", "");
+  return report(sb_validate(argv[2], 1));
+}
+
+static int cmd_reduce(int argc, char **argv) {
+  if (argc != 3) return usage_error("reduce: %sexpected one DIR or results.h5", "");
+  return report(sb_reduce_dir(argv[2], 1));
+}
+
+static int cmd_merge(int argc, char **argv) {
+  if (argc != 3) return usage_error("merge: %sexpected one DIR", "");
+  int merged, missing;
+  sb_status st = sb_merge(argv[2], &merged, &missing);
+  if (!st) printf("merged %d cells into %s/results.h5 (%d missing)\n", merged, argv[2], missing);
+  return report(st);
+}
+
+static int cmd_list(int argc, char **argv) {
+  if (argc != 3) return usage_error("list: %sexpected models, layers, surrogates or datasets", "");
+  const char *what = argv[2];
+  if (!strcmp(what, "models")) {
+    for (const char *const *n = sb_builtin_model_names(); *n; n++)
+      printf("%-20s %s\n", *n, sb_builtin_model_description(*n));
+  } else if (!strcmp(what, "layers")) {
+    for (const sb_layer_ops *const *l = sb_layer_table(); *l; l++) printf("%s\n", (*l)->type);
+  } else if (!strcmp(what, "surrogates")) {
+    for (int k = 0; k < SB_SG_COUNT; k++)
+      printf("%-20s alpha=%g\n", sb_surrogate_name((sb_surrogate_kind)k),
+             sb_surrogate_default_alpha((sb_surrogate_kind)k));
+  } else if (!strcmp(what, "datasets")) {
+    for (const char *const *n = sb_dataset_names(); *n; n++) {
+      const char *p = sb_dataset_default_path(*n);
+      printf("%-16s %s\n", *n, p ? p : "(set data.path)");
+    }
+  } else {
+    return usage_error("list: unknown list \"%s\"", what);
+  }
+  return 0;
+}
+
+static int parse_shape(const char *s, sb_shape *out) {
+  int d[3], n = sscanf(s, "%dx%dx%d", &d[0], &d[1], &d[2]);
+  if (n < 1) return -1;
+  out->ndim = n;
+  for (int i = 0; i < n; i++) {
+    if (d[i] <= 0) return -1;
+    out->d[i] = d[i];
+  }
+  return 0;
+}
+
+static int cmd_model(int argc, char **argv) {
+  if (argc < 4 || strcmp(argv[2], "info"))
+    return usage_error("model: %sexpected `model info NAME|FILE`", "");
+  const char *name = argv[3];
+  sb_shape shape = {3, {1, 28, 28}};
+  int classes = 10;
+  for (int i = 4; i < argc; i++) {
+    if (!strcmp(argv[i], "--input") && i + 1 < argc) {
+      if (parse_shape(argv[++i], &shape)) return usage_error("--input: bad shape \"%s\"", argv[i]);
+    } else if (!strcmp(argv[i], "--classes") && i + 1 < argc) {
+      classes = atoi(argv[++i]);
+      if (classes < 2) return usage_error("--classes: \"%s\" is not a count >= 2", argv[i]);
+    } else {
+      return usage_error("model info: unknown option %s", argv[i]);
+    }
+  }
+  cJSON *spec;
+  sb_status st = sb_model_spec_load(name, name, &spec);
+  if (st) return report(st);
+  sb_model_opts o = {.input_shape = shape, .input_static = 1, .n_classes = classes, .T = 1,
+                     .B = 1, .origin = name};
+  sb_model *m;
+  st = sb_model_build(&m, spec, &o);
+  cJSON_Delete(spec);
+  if (st) return report(st);
+  char buf[64];
+  printf("model %s, input %s (static: direct encoding), %d classes\n\n", m->name,
+         sb_shape_str(shape, buf, sizeof buf), classes);
+  printf("%-3s %-14s %-10s %-12s %-8s %12s  %s\n", "#", "name", "type", "output", "per-step",
+         "params", "settings");
+  for (int i = 0; i < m->n_layers; i++) {
+    const sb_layer *l = m->layers[i];
+    char settings[256] = "";
+    if (l->ops->describe) l->ops->describe(l, settings, sizeof settings);
+    printf("%-3d %-14s %-10s %-12s %-8s %12ld  %s\n", i, l->name, l->ops->type,
+           sb_shape_str(l->out.shape, buf, sizeof buf), l->out.is_static ? "static" : "T",
+           l->n_params, settings);
+  }
+  printf("\ntotal parameters: %ld\n", m->n_param_values);
+  sb_model_free(m);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  sb_kernels_init();
+  if (argc < 2) {
+    fprintf(stderr, "%s", k_usage);
+    return SB_EINPUT;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
+  if (!strcmp(cmd, "validate")) return cmd_validate(argc, argv);
+  if (!strcmp(cmd, "reduce")) return cmd_reduce(argc, argv);
+  if (!strcmp(cmd, "merge")) return cmd_merge(argc, argv);
+  if (!strcmp(cmd, "list")) return cmd_list(argc, argv);
+  if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
+  if (!strcmp(cmd, "info")) {
+    sb_print_info();
+    return 0;
+  }
+  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    printf("%s", k_usage);
+    return 0;
+  }
+  return usage_error("unknown command \"%s\"", cmd);
+}

@@ -1,0 +1,33 @@
+#include <string.h>
+
+#include "nn/layers.h"
+#include "snnbench/rng.h"
+
+static const sb_layer_ops *const k_layers[] = {
+    &sb_linear_ops, &sb_neuron_ops, &sb_batchnorm_ops, &sb_mean_time_ops, &sb_flatten_ops,
+    &sb_relu_ops, NULL};
+
+const sb_layer_ops *sb_layer_lookup(const char *type) {
+  for (int i = 0; k_layers[i]; i++)
+    if (strcmp(k_layers[i]->type, type) == 0) return k_layers[i];
+  return NULL;
+}
+
+const sb_layer_ops *const *sb_layer_table(void) { return k_layers; }
+
+void sb_init_uniform(float *w, long n, float bound, uint64_t seed, uint32_t layer_index,
+                     uint32_t tensor) {
+  /* One stream per (layer, tensor): adding a layer never shifts another layer's draws. */
+  sb_rng r;
+  sb_rng_init(&r, seed, sb_stream(SB_STREAM_INIT, layer_index * 16u + tensor));
+  for (long i = 0; i < n; i++) w[i] = sb_rng_uniform_range(&r, -bound, bound);
+}
+
+void sb_grad_store(float *dst, const float *src, long n, int accumulate) {
+  if (accumulate) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < n; i++) dst[i] += src[i];
+  } else {
+    memcpy(dst, src, (size_t)n * sizeof(float));
+  }
+}

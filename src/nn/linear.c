@@ -1,0 +1,114 @@
+/* Linear: Y = X W + b over every (t, b) row at once (T folded into the batch).
+ *
+ * W is stored input-major, [in][out], so that one input spike selects one contiguous row of W:
+ * with binary inputs the forward pass and the weight gradient become sums of selected rows
+ * (sb_spike_gemm), which skips the zeros that dominate a spike train. Parameter counts and
+ * initialisation match PyTorch's nn.Linear. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/layers.h"
+
+/* Above this fraction of ones, BLAS on the dense 0/1 matrix beats summing selected rows. */
+#define SPARSE_MAX_DENSITY 0.30
+
+typedef struct {
+  sb_layer base;
+  int in_f, out_f, bias;
+  float *W, *dW, *b, *db;
+  int32_t *idx, *cnt;  /* active inputs per row, from the sparse forward */
+  int used_sparse;     /* which kernel the last training forward used */
+} linear_layer;
+
+static const char *const linear_keys[] = {"out", "bias", NULL};
+
+static sb_status linear_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
+  linear_layer *l = (linear_layer *)base;
+  sb_status st;
+  if ((st = sb_spec_check_keys(b, base, spec, linear_keys))) return st;
+  if (base->n_in != 1) return sb_builder_error(b, base, "takes exactly one input");
+  const cJSON *out = cJSON_GetObjectItemCaseSensitive(spec, "out");
+  if (cJSON_IsString(out) && strcmp(out->valuestring, "classes") == 0) {
+    l->out_f = sb_builder_opts(b)->n_classes;
+  } else if ((st = sb_spec_int(b, base, spec, "out", 0, 1, 1 << 24, &l->out_f))) {
+    return st;
+  } else if (l->out_f == 0) {
+    return sb_builder_error(b, base, "\"out\" (number of output features or \"classes\") is required");
+  }
+  if ((st = sb_spec_bool(b, base, spec, "bias", 1, &l->bias))) return st;
+  const long in_f = sb_shape_numel(base->in[0]->shape);
+  if (in_f > (1 << 24)) return sb_builder_error(b, base, "input has %ld features, too many", in_f);
+  l->in_f = (int)in_f;
+  base->out.shape = (sb_shape){1, {l->out_f, 0, 0}};
+  base->out.is_static = base->in[0]->is_static;
+  base->out.is_binary = 0;
+  sb_builder_param(b, base, "weight", &l->W, &l->dW, (long)l->in_f * l->out_f);
+  if (l->bias) sb_builder_param(b, base, "bias", &l->b, &l->db, l->out_f);
+  if (base->in[0]->is_binary) {
+    const sb_model_opts *o = sb_builder_opts(b);
+    const long rows = (long)(base->in[0]->is_static ? 1 : o->T) * o->B;
+    sb_builder_bytes(b, (void **)&l->idx, (size_t)rows * l->in_f * sizeof(int32_t));
+    sb_builder_bytes(b, (void **)&l->cnt, (size_t)rows * sizeof(int32_t));
+  }
+  return SB_OK;
+}
+
+static void linear_init(sb_layer *base, uint64_t seed) {
+  linear_layer *l = (linear_layer *)base;
+  const float bound = 1.0f / sqrtf((float)l->in_f);
+  sb_init_uniform(l->W, (long)l->in_f * l->out_f, bound, seed, (uint32_t)base->index, 0);
+  if (l->bias) sb_init_uniform(l->b, l->out_f, bound, seed, (uint32_t)base->index, 1);
+}
+
+static double density(const float *x, long n) {
+  long nz = 0;
+#pragma omp parallel for schedule(static) reduction(+ : nz) if (n > 65536)
+  for (long i = 0; i < n; i++) nz += x[i] != 0.0f;
+  return n ? (double)nz / (double)n : 0.0;
+}
+
+static void add_bias(float *Y, long rows, int n, const float *bias) {
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+  for (long r = 0; r < rows; r++)
+    for (int j = 0; j < n; j++) Y[r * n + j] += bias[j];
+}
+
+static void linear_forward(sb_layer *base, const sb_ctx *c) {
+  linear_layer *l = (linear_layer *)base;
+  const sb_act *in = base->in[0];
+  const long rows = sb_act_rows(in, c->T, c->B);
+  l->used_sparse = in->is_binary && !c->smooth &&
+                   density(in->x, rows * l->in_f) <= SPARSE_MAX_DENSITY;
+  if (l->used_sparse)
+    sb_spike_gemm((int)rows, l->out_f, l->in_f, in->x, l->W, 0.0f, base->out.x, l->idx, l->cnt);
+  else
+    sb_gemm(0, 0, (int)rows, l->out_f, l->in_f, 1.0f, in->x, l->in_f, l->W, l->out_f, 0.0f,
+            base->out.x, l->out_f);
+  if (l->bias) add_bias(base->out.x, rows, l->out_f, l->b);
+}
+
+static void linear_backward(sb_layer *base, const sb_ctx *c) {
+  linear_layer *l = (linear_layer *)base;
+  sb_act *in = base->in[0];
+  const long rows = sb_act_rows(in, c->T, c->B);
+  const float *dY = base->out.g;
+  if (l->used_sparse)
+    sb_spike_gemm_wgrad((int)rows, l->out_f, l->in_f, l->idx, l->cnt, dY, 0.0f, l->dW);
+  else
+    sb_gemm(1, 0, l->in_f, l->out_f, (int)rows, 1.0f, in->x, l->in_f, dY, l->out_f, 0.0f, l->dW,
+            l->out_f);
+  if (l->bias) sb_sum_rows((int)rows, l->out_f, dY, 0.0f, l->db);
+  if (in->needs_grad)
+    sb_gemm(0, 1, (int)rows, l->in_f, l->out_f, 1.0f, dY, l->out_f, l->W, l->out_f,
+            base->in_accumulate[0] ? 1.0f : 0.0f, in->g, l->in_f);
+}
+
+static void linear_describe(const sb_layer *base, char *buf, size_t n) {
+  const linear_layer *l = (const linear_layer *)base;
+  snprintf(buf, n, "%d -> %d%s", l->in_f, l->out_f, l->bias ? "" : " (no bias)");
+}
+
+const sb_layer_ops sb_linear_ops = {"linear", sizeof(linear_layer), linear_build, linear_init,
+                                    linear_forward, linear_backward, linear_describe};

@@ -1,0 +1,73 @@
+#include "snnbench/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "snnbench/kernels.h"
+
+void sb_optimizer_init(sb_optimizer *o, sb_optimizer_kind kind, long n_values, float weight_decay,
+                       float momentum) {
+  o->kind = kind;
+  o->beta1 = 0.9f;
+  o->beta2 = 0.999f;
+  o->eps = 1e-8f;
+  o->momentum = momentum;
+  o->weight_decay = weight_decay;
+  o->step = 0;
+  o->n = n_values;
+  o->m = sb_xcalloc((unsigned long)n_values, sizeof(float));
+  o->v = kind == SB_OPT_SGD ? NULL : sb_xcalloc((unsigned long)n_values, sizeof(float));
+}
+
+void sb_optimizer_free(sb_optimizer *o) {
+  free(o->m);
+  free(o->v);
+  o->m = o->v = NULL;
+}
+
+void sb_optimizer_step(sb_optimizer *o, float *w, const float *g, float lr) {
+  o->step++;
+  const long n = o->n;
+  const float wd = o->weight_decay;
+  float *m = o->m, *v = o->v;
+  if (o->kind == SB_OPT_SGD) {
+    const float mu = o->momentum;
+    const int first = o->step == 1;
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) {
+      const float d = g[i] + wd * w[i];
+      /* torch: the buffer starts as the first gradient, then buf = μ·buf + d. */
+      m[i] = mu > 0.0f ? (first ? d : mu * m[i] + d) : d;
+      w[i] -= lr * m[i];
+    }
+    return;
+  }
+  const float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+  const double bc1 = 1.0 - pow(b1, (double)o->step), bc2 = 1.0 - pow(b2, (double)o->step);
+  const float step_size = (float)(lr / bc1);
+  const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+  const int decoupled = o->kind == SB_OPT_ADAMW;
+  const float decay = decoupled ? 1.0f - lr * wd : 1.0f;
+  const float l2 = decoupled ? 0.0f : wd;
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) {
+    const float d = g[i] + l2 * w[i];
+    m[i] = b1 * m[i] + (1.0f - b1) * d;
+    v[i] = b2 * v[i] + (1.0f - b2) * d * d;
+    const float denom = sqrtf(v[i]) * inv_sqrt_bc2 + eps;
+    w[i] = w[i] * decay - step_size * m[i] / denom;
+  }
+}
+
+double sb_clip_grad_norm(float *g, long n, double max_norm) {
+  const double norm = sqrt(sb_sum_squares(g, n));
+  if (max_norm > 0.0 && norm > max_norm) sb_scale(g, n, (float)(max_norm / (norm + 1e-6)));
+  return norm;
+}
+
+double sb_schedule_lr(sb_schedule_kind kind, double base_lr, double eta_min, int epoch,
+                      int n_epochs) {
+  if (kind == SB_SCHED_COSINE && n_epochs > 0)
+    return eta_min + (base_lr - eta_min) * (1.0 + cos(M_PI * epoch / n_epochs)) / 2.0;
+  return base_lr;
+}

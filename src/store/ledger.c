@@ -1,0 +1,105 @@
+/* The append-only ledger. Each event is one line written with a single write() on an O_APPEND
+ * descriptor and fsynced before the caller moves on, so a crash can at worst tear the last line,
+ * which the reader skips. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snnbench/store.h"
+
+static void iso_time(char *buf, size_t n) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+sb_status sb_ledger_append(const char *out_dir, const sb_ledger_entry *e) {
+  cJSON *j = cJSON_CreateObject();
+  char t[40];
+  iso_time(t, sizeof t);
+  cJSON_AddStringToObject(j, "time", t);
+  cJSON_AddStringToObject(j, "event", e->event);
+  cJSON_AddStringToObject(j, "cell", e->cell);
+  cJSON_AddNumberToObject(j, "rank", e->rank);
+  cJSON_AddStringToObject(j, "host", e->host ? e->host : "");
+  cJSON_AddNumberToObject(j, "attempt", e->attempt);
+  if (e->seconds > 0) cJSON_AddNumberToObject(j, "seconds", e->seconds);
+  if (e->message) cJSON_AddStringToObject(j, "message", e->message);
+  char *line = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  size_t n = strlen(line);
+  line = sb_xrealloc(line, n + 2);
+  line[n++] = '\n';
+  line[n] = 0;
+
+  char path[1100];
+  snprintf(path, sizeof path, "%s/ledger.jsonl", out_dir);
+  sb_status st = SB_OK;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0666);
+  if (fd < 0) {
+    st = sb_fail(SB_ERUNTIME, "%s: cannot open: %s", path, strerror(errno));
+  } else {
+    ssize_t w = write(fd, line, n);
+    if (w != (ssize_t)n || fsync(fd))
+      st = sb_fail(SB_ERUNTIME, "%s: append failed: %s", path, strerror(errno));
+    close(fd);
+  }
+  free(line);
+  return st;
+}
+
+const sb_ledger_cell *sb_ledger_find(const sb_ledger_cell *cells, int n, const char *id) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(cells[i].id, id)) return &cells[i];
+  return NULL;
+}
+
+sb_status sb_ledger_read(const char *out_dir, sb_ledger_cell **cells, int *n, int *bad_lines) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/ledger.jsonl", out_dir);
+  *cells = NULL;
+  *n = 0;
+  *bad_lines = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    if (errno == ENOENT) return SB_OK;
+    return sb_fail(SB_ERUNTIME, "%s: cannot open: %s", path, strerror(errno));
+  }
+  int cap = 0;
+  char *line = NULL;
+  size_t lcap = 0;
+  while (getline(&line, &lcap, f) > 0) {
+    cJSON *j = cJSON_Parse(line);
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(j, "event");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "cell");
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(j, "attempt");
+    if (!cJSON_IsString(ev) || !cJSON_IsString(id) || strlen(id->valuestring) != 16) {
+      (*bad_lines)++;
+      cJSON_Delete(j);
+      continue;
+    }
+    sb_ledger_cell *c = (sb_ledger_cell *)sb_ledger_find(*cells, *n, id->valuestring);
+    if (!c) {
+      if (*n == cap) *cells = sb_xrealloc(*cells, (unsigned long)(cap = cap ? 2 * cap : 64) * sizeof **cells);
+      c = &(*cells)[(*n)++];
+      memset(c, 0, sizeof *c);
+      snprintf(c->id, sizeof c->id, "%s", id->valuestring);
+    }
+    if (!strcmp(ev->valuestring, "started")) c->started++;
+    else if (!strcmp(ev->valuestring, "done")) c->done++;
+    else if (!strcmp(ev->valuestring, "failed")) c->failed++;
+    if (cJSON_IsNumber(att) && att->valueint > c->last_attempt) c->last_attempt = att->valueint;
+    cJSON_Delete(j);
+  }
+  free(line);
+  fclose(f);
+  return SB_OK;
+}

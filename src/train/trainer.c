@@ -1,0 +1,244 @@
+/* The training loop of one cell. Everything random is drawn from the cell's seed through the
+ * counter-based RNG, so a cell gives the same numbers on any rank and thread count. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "snnbench/models.h"
+#include "snnbench/optim.h"
+#include "snnbench/rng.h"
+#include "snnbench/train.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg, sb_shape shape,
+                              int n_classes, int batch, sb_model **out) {
+  char path[1024];
+  sb_experiment_path(e, cfg->model, path, sizeof path);
+  cJSON *spec;
+  sb_status st = sb_model_spec_load(cfg->model, path, &spec);
+  if (st) return st;
+  sb_model_opts o = {.input_shape = shape,
+                     .input_static = 1, /* direct encoding */
+                     .input_binary = 0,
+                     .n_classes = n_classes,
+                     .T = cfg->timesteps,
+                     .B = batch,
+                     .neuron = &cfg->neuron,
+                     .origin = sb_model_is_file(cfg->model) ? path : cfg->model};
+  st = sb_model_build(out, spec, &o);
+  cJSON_Delete(spec);
+  return st;
+}
+
+typedef struct {
+  double loss, acc;
+} eval_result;
+
+/* Runs the model over idx (no gradients) and returns mean loss and accuracy in %. */
+static eval_result evaluate(sb_model *m, const sb_split *s, const int32_t *idx, long n, int batch,
+                            sb_ctx ctx, float *xbuf, int32_t *ybuf) {
+  ctx.train = 0;
+  double loss = 0.0;
+  long correct = 0;
+  const int C = (int)sb_shape_numel(m->output->shape);
+  for (long i = 0; i < n; i += batch) {
+    const int B = (int)(n - i < batch ? n - i : batch);
+    sb_gather_batch(s, idx + i, B, xbuf, ybuf);
+    ctx.B = B;
+    sb_model_forward(m, &ctx, xbuf);
+    int hits;
+    loss += sb_softmax_xent(m->output->x, ybuf, B, C, 0.0f, NULL, &hits) * B;
+    correct += hits;
+  }
+  eval_result r = {n ? loss / n : 0.0, n ? 100.0 * correct / n : 0.0};
+  return r;
+}
+
+static void alloc_curves(sb_trial_result *r, int n) {
+  double **curves[] = {&r->train_loss, &r->train_acc, &r->val_loss, &r->val_acc,
+                       &r->test_loss,  &r->test_acc,  &r->lr,       &r->epoch_time};
+  for (size_t i = 0; i < sizeof curves / sizeof *curves; i++)
+    *curves[i] = sb_xcalloc((unsigned long)n, sizeof(double));
+  r->n_epochs = n;
+}
+
+void sb_trial_result_free(sb_trial_result *r) {
+  free(r->train_loss);
+  free(r->train_acc);
+  free(r->val_loss);
+  free(r->val_acc);
+  free(r->test_loss);
+  free(r->test_acc);
+  free(r->lr);
+  free(r->epoch_time);
+  free(r->layers);
+  memset(r, 0, sizeof *r);
+}
+
+static void collect_layer_metrics(const sb_model *m, sb_trial_result *r) {
+  int n = 0;
+  for (int i = 0; i < m->n_layers; i++) n += m->layers[i]->is_neuron;
+  r->n_layers = n;
+  r->layers = sb_xcalloc((unsigned long)(n ? n : 1), sizeof *r->layers);
+  double spikes = 0.0, elements = 0.0;
+  int k = 0;
+  for (int i = 0; i < m->n_layers; i++) {
+    const sb_layer *l = m->layers[i];
+    if (!l->is_neuron) continue;
+    sb_layer_metrics *lm = &r->layers[k++];
+    snprintf(lm->name, sizeof lm->name, "%s", l->name);
+    snprintf(lm->type, sizeof lm->type, "%s", l->ops->type);
+    lm->neurons = l->stats.n_neurons;
+    lm->spike_rate = l->stats.elements > 0 ? l->stats.spikes / l->stats.elements : 0.0;
+    lm->spikes_per_sample = l->stats.samples > 0 ? l->stats.spikes / l->stats.samples : 0.0;
+    spikes += l->stats.spikes;
+    elements += l->stats.elements;
+  }
+  r->spike_rate = elements > 0 ? spikes / elements : 0.0;
+}
+
+sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_train_opts *opts,
+                        sb_trial_result *res) {
+  const sb_cell_config *cfg = &cell->cfg;
+  memset(res, 0, sizeof *res);
+  sb_data_source src = {.normalize = cfg->data.normalize};
+  snprintf(src.name, sizeof src.name, "%s", cfg->data.name);
+  sb_experiment_path(e, cfg->data.path, src.path, sizeof src.path);
+  const sb_dataset *d;
+  sb_status st = sb_dataset_get(&src, &d);
+  if (st) return st;
+
+  const uint64_t seed = (uint64_t)cfg->seed;
+  const uint64_t split_seed = cfg->data.split_seed >= 0 ? (uint64_t)cfg->data.split_seed : seed;
+  sb_split_view v;
+  if ((st = sb_split_view_make(d, cfg->data.train_size, cfg->data.val_size, cfg->data.test_size,
+                               split_seed, &v)))
+    return st;
+
+  const int Btrain = cfg->train.batch_size, Beval = cfg->eval.batch_size;
+  const int Bmax = Btrain > Beval ? Btrain : Beval;
+  sb_model *m;
+  if ((st = sb_build_cell_model(e, cfg, d->train.shape, d->n_classes, Bmax, &m))) {
+    sb_split_view_free(&v);
+    return st;
+  }
+  sb_model_init_params(m, seed);
+
+  sb_optimizer opt;
+  const sb_optimizer_kind ok = !strcmp(cfg->train.optimizer, "sgd")     ? SB_OPT_SGD
+                               : !strcmp(cfg->train.optimizer, "adamw") ? SB_OPT_ADAMW
+                                                                        : SB_OPT_ADAM;
+  sb_optimizer_init(&opt, ok, m->n_param_values, (float)cfg->train.weight_decay,
+                    (float)cfg->train.momentum);
+  const sb_schedule_kind sk =
+      !strcmp(cfg->train.schedule, "cosine") ? SB_SCHED_COSINE : SB_SCHED_CONSTANT;
+
+  const long numel = sb_shape_numel(d->train.shape);
+  float *xbuf = sb_xmalloc((unsigned long)(Bmax * numel) * sizeof(float));
+  int32_t *ybuf = sb_xmalloc((unsigned long)Bmax * sizeof(int32_t));
+  int32_t *order = sb_xmalloc((unsigned long)v.n_train * sizeof(int32_t));
+  const int C = d->n_classes;
+
+  alloc_curves(res, cfg->train.epochs);
+  res->n_params = m->n_param_values;
+  res->n_train = v.n_train;
+  res->n_val = v.n_val;
+  res->n_test = v.n_test;
+  res->best_val_epoch = -1;
+  res->best_val_acc = -1.0;
+
+  sb_ctx ctx = {.T = cfg->timesteps, .seed = seed, .n_epochs = cfg->train.epochs};
+  for (int ep = 0; ep < cfg->train.epochs && !st; ep++) {
+    const double lr = sb_schedule_lr(sk, cfg->train.lr, cfg->train.eta_min, ep, cfg->train.epochs);
+    memcpy(order, v.train, (size_t)v.n_train * sizeof(int32_t));
+    sb_rng r;
+    sb_rng_init(&r, seed, sb_stream(SB_STREAM_SHUFFLE, (uint32_t)ep));
+    sb_rng_shuffle(&r, order, (int)v.n_train);
+
+    const double t0 = now_s();
+    double loss_sum = 0.0;
+    long correct = 0;
+    ctx.train = 1;
+    ctx.epoch = ep;
+    for (long i = 0; i < v.n_train; i += Btrain) {
+      const int B = (int)(v.n_train - i < Btrain ? v.n_train - i : Btrain);
+      sb_gather_batch(&d->train, order + i, B, xbuf, ybuf);
+      ctx.B = B;
+      sb_model_forward(m, &ctx, xbuf);
+      int hits;
+      const double loss = sb_softmax_xent(m->output->x, ybuf, B, C,
+                                          (float)cfg->train.label_smoothing, m->output->g, &hits);
+      if (!isfinite(loss)) {
+        st = sb_fail(SB_ERUNTIME, "cell %s diverged: non-finite loss at epoch %d, batch %ld",
+                     cell->id, ep, i / Btrain);
+        break;
+      }
+      loss_sum += loss * B;
+      correct += hits;
+      sb_model_backward(m, &ctx);
+      if (cfg->train.grad_clip > 0)
+        sb_clip_grad_norm(m->grad_block, m->n_param_values, cfg->train.grad_clip);
+      sb_optimizer_step(&opt, m->param_block, m->grad_block, (float)lr);
+      ctx.step++;
+      if (opts && opts->hook && opts->hook(opts->hook_user)) {
+        st = sb_fail(SB_EINTERRUPTED, "cell %s interrupted at epoch %d", cell->id, ep);
+        break;
+      }
+    }
+    const double t1 = now_s();
+    if (st) break;
+    res->train_time_s += t1 - t0;
+
+    const int last = ep == cfg->train.epochs - 1;
+    eval_result val = {0, 0};
+    if (v.n_val) val = evaluate(m, &d->train, v.val, v.n_val, Beval, ctx, xbuf, ybuf);
+    if (last) sb_model_reset_stats(m);
+    ctx.collect_stats = last;
+    const eval_result test = evaluate(m, &d->test, v.test, v.n_test, Beval, ctx, xbuf, ybuf);
+    ctx.collect_stats = 0;
+    const double t2 = now_s();
+    res->eval_time_s += t2 - t1;
+
+    res->train_loss[ep] = loss_sum / v.n_train;
+    res->train_acc[ep] = 100.0 * correct / v.n_train;
+    res->val_loss[ep] = val.loss;
+    res->val_acc[ep] = val.acc;
+    res->test_loss[ep] = test.loss;
+    res->test_acc[ep] = test.acc;
+    res->lr[ep] = lr;
+    res->epoch_time[ep] = t2 - t0;
+    /* Model selection uses validation only; ties keep the earlier epoch. Without a validation
+     * split the last epoch is chosen. */
+    if (v.n_val ? val.acc > res->best_val_acc : last) {
+      res->best_val_acc = val.acc;
+      res->best_val_epoch = ep;
+      res->test_acc_at_best_val = test.acc;
+    }
+    if (opts && opts->verbose)
+      printf("  cell %s epoch %d/%d: loss %.4f train %.2f%% val %.2f%% test %.2f%% (%.1fs)\n",
+             cell->id, ep + 1, cfg->train.epochs, res->train_loss[ep], res->train_acc[ep],
+             val.acc, test.acc, t2 - t0);
+  }
+  if (!st) {
+    res->test_acc_final = res->test_acc[cfg->train.epochs - 1];
+    res->train_samples_per_s =
+        res->train_time_s > 0 ? (double)v.n_train * cfg->train.epochs / res->train_time_s : 0.0;
+    collect_layer_metrics(m, res);
+  }
+  free(xbuf);
+  free(ybuf);
+  free(order);
+  sb_optimizer_free(&opt);
+  sb_model_free(m);
+  sb_split_view_free(&v);
+  if (st) sb_trial_result_free(res);
+  return st;
+}
