@@ -13,6 +13,8 @@ typedef enum {
 /* Records the message (printf-style) and returns code, so callers write `return sb_fail(...)`. */
 sb_status sb_fail(sb_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sb_errmsg(void);
+/* Prepends context ("config.json: ") to the recorded message. */
+void sb_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sb_clear_error(void);
 
 /* For conditions that are programming errors, not user errors: print and abort. */

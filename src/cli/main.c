@@ -19,7 +19,8 @@
 static const char *const k_usage =
     "usage: snnbench <command> [args]\n"
     "  run CONFIG [--out DIR] [--resume] [--verbose] [--no-reduce]\n"
-    "                         train every cell of the grid (under mpirun: spread over ranks)\n"
+    "                         train every cell of the grid (under mpirun: spread over ranks);\n"
+    "                         --resume continues the run in DIR, or starts it if there is none\n"
     "  validate CONFIG        check a config, print its cells and their relative cost\n"
     "  validate --schema      list every config key with its default\n"
     "  reduce DIR|results.h5  summary tables over seeds (summary.md/.csv/.json)\n"

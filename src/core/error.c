@@ -20,6 +20,19 @@ sb_status sb_fail(sb_status code, const char *fmt, ...) {
   return code;
 }
 
+void sb_error_prefix(const char *fmt, ...) {
+  char prefix[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  size_t pl = strlen(prefix), ol = strlen(g_errmsg);
+  if (pl + ol >= sizeof g_errmsg) ol = sizeof g_errmsg - 1 - pl;
+  memmove(g_errmsg + pl, g_errmsg, ol);
+  memcpy(g_errmsg, prefix, pl);
+  g_errmsg[pl + ol] = 0;
+}
+
 const char *sb_errmsg(void) { return g_have_error ? g_errmsg : "unknown error"; }
 
 void sb_clear_error(void) {

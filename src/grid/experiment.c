@@ -116,6 +116,7 @@ static sb_status expand(sb_experiment *e, const cJSON *base, const cJSON *grid) 
     char model_path[1024];
     sb_experiment_path(e, c->cfg.model, model_path, sizeof model_path);
     if ((st = sb_model_spec_text(c->cfg.model, model_path, &spec_text))) {
+      if (!sb_model_is_file(c->cfg.model)) sb_error_prefix("%s: ", e->path);
       cJSON_Delete(cell);
       return st;
     }

@@ -154,9 +154,10 @@ static sb_status setup_out_dir(const sb_experiment *e, const sb_run_opts *o, con
   snprintf(path, sizeof path, "%s/grid.json", out);
   struct stat s;
   const int has_run = stat(path, &s) == 0;
-  if (o->resume) {
-    if (!has_run)
-      return sb_fail(SB_EINPUT, "--resume: %s holds no run to resume", out);
+  /* --resume continues the run in `out`, or starts one there if there is none, so the same
+   * command line serves the first start and every restart (a requeued Slurm job). */
+  const int resuming = o->resume && has_run;
+  if (resuming) {
     sb_status st = check_same_grid(e, out);
     if (st) return st;
   } else if (has_run) {
@@ -166,7 +167,7 @@ static sb_status setup_out_dir(const sb_experiment *e, const sb_run_opts *o, con
   snprintf(path, sizeof path, "%s/cells", out);
   sb_status st = sb_mkdir_p(path);
   if (st) return st;
-  if (!o->resume) {
+  if (!resuming) {
     snprintf(path, sizeof path, "%s/config.json", out);
     if ((st = sb_write_file_atomic(path, e->text, strlen(e->text)))) return st;
     if ((st = write_grid_json(e, out))) return st;

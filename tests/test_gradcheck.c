@@ -1,0 +1,167 @@
+/* Finite-difference checks of every backward pass. Spiking layers run in smooth mode: the
+ * forward uses the surrogate's primitive, so the network is differentiable and its exact
+ * gradient must equal what BPTT computes with the surrogate derivative. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "snnbench/kernels.h"
+#include "snnbench/nn.h"
+#include "snnbench/rng.h"
+#include "snnbench/surrogate.h"
+
+typedef struct {
+  sb_shape shape;
+  int input_static;
+  int T, B, classes;
+} case_opts;
+
+static double loss_of(sb_model *m, const sb_ctx *c, const float *x, const double *r) {
+  sb_model_forward(m, c, x);
+  const long n = (long)c->B * sb_shape_numel(m->output->shape);
+  double l = 0.0;
+  for (long i = 0; i < n; i++) l += r[i] * m->output->x[i];
+  return l;
+}
+
+/* Returns the worst relative error seen. */
+static double gradcheck(const char *name, const char *spec_text, case_opts o) {
+  cJSON *spec = cJSON_Parse(spec_text);
+  if (!spec) {
+    CHECK_MSG(0, "%s: spec does not parse", name);
+    return 1.0;
+  }
+  sb_model_opts mo = {.input_shape = o.shape, .input_static = o.input_static, .n_classes = o.classes,
+                      .T = o.T, .B = o.B, .origin = name};
+  sb_model *m;
+  sb_status st = sb_model_build(&m, spec, &mo);
+  cJSON_Delete(spec);
+  CHECK_MSG(st == SB_OK, "%s: build failed: %s", name, sb_errmsg());
+  if (st) return 1.0;
+  sb_model_init_params(m, 7);
+
+  const long in_rows = (long)(o.input_static ? 1 : o.T) * o.B;
+  const long in_n = in_rows * sb_shape_numel(o.shape);
+  float *x = malloc((size_t)in_n * sizeof(float));
+  sb_rng r;
+  sb_rng_init(&r, 11, sb_stream(SB_STREAM_TEST, 1));
+  for (long i = 0; i < in_n; i++) x[i] = 1.5f * sb_rng_normal(&r);
+  const long out_n = (long)o.B * o.classes;
+  double *proj = malloc((size_t)out_n * sizeof(double));
+  for (long i = 0; i < out_n; i++) proj[i] = sb_rng_normal(&r);
+
+  sb_ctx c = {.T = o.T, .B = o.B, .train = 1, .smooth = 1, .seed = 3, .n_epochs = 1};
+  loss_of(m, &c, x, proj);
+  for (long i = 0; i < out_n; i++) m->output->g[i] = (float)proj[i];
+  sb_model_backward(m, &c);
+  float *analytic = malloc((size_t)m->n_param_values * sizeof(float));
+  memcpy(analytic, m->grad_block, (size_t)m->n_param_values * sizeof(float));
+
+  double worst = 0.0;
+  int skipped = 0, tried = 0;
+  for (int p = 0; p < m->n_params; p++) {
+    const sb_param *prm = &m->params[p];
+    const int samples = prm->n < 16 ? (int)prm->n : 16;
+    for (int s = 0; s < samples; s++) {
+      const long i = prm->n <= 16 ? s : (long)sb_rng_below(&r, (uint32_t)prm->n);
+      const float saved = prm->w[i];
+      /* Two step sizes: where they disagree, the step crossed a kink of a piecewise function
+       * (ReLU, rectangular or triangular surrogates) and the difference quotient is not a
+       * derivative; such samples are skipped, and too many skips fail the case. */
+      double numeric[3];
+      const float eps[3] = {4e-3f, 2e-3f, 1e-3f};
+      for (int k = 0; k < 3; k++) {
+        prm->w[i] = saved + eps[k];
+        const double lp = loss_of(m, &c, x, proj);
+        prm->w[i] = saved - eps[k];
+        const double lm = loss_of(m, &c, x, proj);
+        prm->w[i] = saved;
+        numeric[k] = (lp - lm) / (2.0 * eps[k]);
+      }
+      tried++;
+      const double scale = fmax(1e-2, fmax(fabs(numeric[0]), fabs(numeric[1])));
+      if (fabs(numeric[0] - numeric[1]) / scale > 1e-2 ||
+          fabs(numeric[1] - numeric[2]) / scale > 1e-2) {
+        skipped++;
+        continue;
+      }
+      const double a = analytic[prm->w - m->param_block + i];
+      const double err = fabs(a - numeric[1]) / fmax(1e-2, fmax(fabs(a), fabs(numeric[1])));
+      if (err > worst) worst = err;
+      CHECK_MSG(err < 2e-2, "%s: %s[%ld]: analytic %.6g vs numeric %.6g", name, prm->name, i, a,
+                numeric[1]);
+    }
+  }
+  CHECK_MSG(skipped * 4 <= tried, "%s: %d of %d samples sat on kinks", name, skipped, tried);
+  printf("  %-44s params %6ld  worst rel err %.2e  (%d/%d at kinks)\n", name, m->n_param_values,
+         worst, skipped, tried);
+  free(x);
+  free(proj);
+  free(analytic);
+  sb_model_free(m);
+  return worst;
+}
+
+static const case_opts MLP = {{1, {12, 0, 0}}, 1, 3, 4, 5};
+static const case_opts MLP_DYNAMIC = {{1, {12, 0, 0}}, 0, 3, 4, 5};
+
+static void check_neurons(void) {
+  const char *kinds[] = {"lif", "if"};
+  const char *resets[] = {"soft", "hard"};
+  const char *charges[] = {"x", "decay_input"};
+  for (int k = 0; k < 2; k++)
+    for (int rs = 0; rs < 2; rs++)
+      for (int ch = 0; ch < (k == 0 ? 2 : 1); ch++)
+        for (int sg = 0; sg < SB_SG_COUNT; sg++) {
+          char spec[1024], name[128];
+          const char *sgn = sb_surrogate_name((sb_surrogate_kind)sg);
+          /* Low thresholds and a nonzero V_reset keep every term of the recurrence active. */
+          snprintf(spec, sizeof spec,
+                   "{\"layers\":[{\"type\":\"linear\",\"out\":9},"
+                   "{\"type\":\"neuron\",\"neuron\":\"%s\",\"tau\":2.5,\"threshold\":0.4,"
+                   "\"reset\":\"%s\",\"v_reset\":-0.2,\"charge\":\"%s\",\"surrogate\":\"%s\"},"
+                   "{\"type\":\"linear\",\"out\":7},"
+                   "{\"type\":\"neuron\",\"neuron\":\"%s\",\"tau\":3,\"threshold\":0.3,"
+                   "\"reset\":\"%s\",\"charge\":\"%s\",\"surrogate\":\"%s\"},"
+                   "{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}",
+                   kinds[k], resets[rs], charges[ch], sgn, kinds[k], resets[rs], charges[ch], sgn);
+          snprintf(name, sizeof name, "%s/%s/%s/%s", kinds[k], resets[rs], charges[ch], sgn);
+          gradcheck(name, spec, MLP);
+        }
+}
+
+int main(void) {
+  sb_kernels_init();
+  printf("layers:\n");
+  gradcheck("linear static -> mean_time",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}", MLP);
+  gradcheck("linear dynamic -> relu -> linear -> mean",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":8},{\"type\":\"relu\"},"
+            "{\"type\":\"linear\",\"out\":5,\"bias\":false},{\"type\":\"mean_time\"}]}",
+            MLP_DYNAMIC);
+  gradcheck("batchnorm over T*B",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":8},{\"type\":\"batchnorm\"},"
+            "{\"type\":\"neuron\",\"threshold\":0.5},{\"type\":\"linear\",\"out\":5},"
+            "{\"type\":\"batchnorm\"},{\"type\":\"mean_time\"}]}",
+            MLP_DYNAMIC);
+  gradcheck("batchnorm on a static input",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":8},{\"type\":\"batchnorm\"},"
+            "{\"type\":\"neuron\",\"threshold\":0.5},{\"type\":\"linear\",\"out\":5},"
+            "{\"type\":\"mean_time\"}]}",
+            MLP);
+  gradcheck("flatten of an image",
+            "{\"layers\":[{\"type\":\"flatten\"},{\"type\":\"linear\",\"out\":5},"
+            "{\"type\":\"mean_time\"}]}",
+            (case_opts){{3, {2, 3, 2}}, 0, 2, 3, 5});
+  gradcheck("skip input: two consumers of one activation",
+            "{\"layers\":[{\"name\":\"a\",\"type\":\"linear\",\"out\":8},"
+            "{\"name\":\"s\",\"type\":\"neuron\",\"threshold\":0.3},"
+            "{\"name\":\"b\",\"type\":\"linear\",\"out\":5,\"in\":\"s\"},"
+            "{\"name\":\"c\",\"type\":\"linear\",\"out\":5,\"in\":\"s\"},"
+            "{\"name\":\"m\",\"type\":\"mean_time\",\"in\":\"c\"}]}",
+            MLP);
+  printf("neurons (smooth mode):\n");
+  check_neurons();
+  return check_exit("test_gradcheck");
+}
