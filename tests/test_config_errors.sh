@@ -44,6 +44,16 @@ expect_error missing_data "{\"data\": {\"name\": \"mnist\", \"path\": \"$T/nowhe
 expect_error too_big "{\"data\": {\"train_size\": 70000}}" 'do not fit fashion-mnist'
 expect_error surrogate "{\"neuron\": {\"surrogate\": \"tanh\"}, $base}" 'neuron.surrogate: unknown value "tanh"'
 
+# A dataset directory with a truncated IDX file: the error names the file and the offset.
+mkdir -p "$T/trunc"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  cp /usr/share/datasets/fashion-mnist/$f.gz "$T/trunc/" 2>/dev/null || true
+done
+gzip -dc /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz | head -c 5000 > "$T/trunc/t10k-labels-idx1-ubyte"
+rm -f "$T/trunc/t10k-labels-idx1-ubyte.gz"
+expect_error truncated_idx "{\"data\": {\"name\": \"fashion-mnist\", \"path\": \"$T/trunc\"}, \"train\": {\"epochs\": 1}}" \
+  'truncated: the header promises 10000 labels (10000 payload bytes from byte 8) but the data ends at byte 5000' t10k-labels-idx1-ubyte
+
 # A model spec with a shape error names the layer.
 cat > "$T/badspec.json" <<'SPEC'
 {"name": "bad", "layers": [{"name": "fc", "type": "linear", "out": 7}, {"type": "mean_time"}]}

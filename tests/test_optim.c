@@ -1,0 +1,117 @@
+/* Loss, optimisers, schedule, clipping and the RNG against hand-computed values. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "snnbench/optim.h"
+#include "snnbench/rng.h"
+
+static void loss_gradient(void) {
+  /* Finite differences of the mean cross-entropy with label smoothing. */
+  const int B = 3, C = 4;
+  float z[12] = {0.1f, -1.2f, 0.7f, 2.0f, 1.5f, 0.3f, -0.4f, 0.0f, -2.0f, 0.5f, 0.25f, 1.0f};
+  const int32_t y[3] = {3, 0, 2};
+  float g[12];
+  int hits;
+  const float eps_ls = 0.1f;
+  const double l0 = sb_softmax_xent(z, y, B, C, eps_ls, g, &hits);
+  CHECK(hits == 2); /* rows 0 and 1 are argmax-correct, row 2 predicts class 3 */
+  /* Hand value for row 0: targets (0.025, 0.025, 0.025, 0.925). */
+  double lse = log(exp(0.1) + exp(-1.2) + exp(0.7) + exp(2.0));
+  double row0 = -(0.025 * (0.1 - lse) + 0.025 * (-1.2 - lse) + 0.025 * (0.7 - lse) +
+                  0.925 * (2.0 - lse));
+  float z0[4] = {0.1f, -1.2f, 0.7f, 2.0f};
+  int32_t y0 = 3;
+  CHECK_NEAR(sb_softmax_xent(z0, &y0, 1, C, eps_ls, NULL, NULL), row0, 1e-6);
+  for (int i = 0; i < B * C; i++) {
+    const float saved = z[i];
+    z[i] = saved + 1e-3f;
+    const double lp = sb_softmax_xent(z, y, B, C, eps_ls, NULL, NULL);
+    z[i] = saved - 1e-3f;
+    const double lm = sb_softmax_xent(z, y, B, C, eps_ls, NULL, NULL);
+    z[i] = saved;
+    CHECK_NEAR(g[i], (lp - lm) / 2e-3, 2e-4);
+  }
+  (void)l0;
+}
+
+static void optimisers(void) {
+  float w[1] = {1.0f}, g[1] = {0.5f};
+  sb_optimizer o;
+  sb_optimizer_init(&o, SB_OPT_ADAM, 1, 0.0f, 0.0f);
+  sb_optimizer_step(&o, w, g, 0.1f);
+  CHECK_NEAR(w[0], 0.9, 1e-6); /* bias-corrected first step moves by lr */
+  sb_optimizer_step(&o, w, g, 0.1f);
+  CHECK_NEAR(w[0], 0.8, 1e-6);
+  sb_optimizer_free(&o);
+
+  w[0] = 1.0f;
+  sb_optimizer_init(&o, SB_OPT_ADAMW, 1, 0.1f, 0.0f);
+  sb_optimizer_step(&o, w, g, 0.1f);
+  CHECK_NEAR(w[0], 1.0 * (1 - 0.1 * 0.1) - 0.1, 1e-6); /* decoupled decay, then the Adam step */
+  sb_optimizer_free(&o);
+
+  w[0] = 1.0f;
+  sb_optimizer_init(&o, SB_OPT_ADAM, 1, 0.1f, 0.0f);
+  sb_optimizer_step(&o, w, g, 0.1f);
+  CHECK_NEAR(w[0], 0.9, 1e-6); /* L2 folds into the gradient, which Adam normalises away */
+  sb_optimizer_free(&o);
+
+  w[0] = 1.0f;
+  sb_optimizer_init(&o, SB_OPT_SGD, 1, 0.0f, 0.9f);
+  sb_optimizer_step(&o, w, g, 0.1f);
+  CHECK_NEAR(w[0], 0.95, 1e-6);
+  sb_optimizer_step(&o, w, g, 0.1f);
+  CHECK_NEAR(w[0], 0.855, 1e-6);
+  sb_optimizer_free(&o);
+}
+
+static void schedule_and_clip(void) {
+  CHECK_NEAR(sb_schedule_lr(SB_SCHED_COSINE, 1e-3, 1e-5, 0, 10), 1e-3, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(SB_SCHED_COSINE, 1e-3, 1e-5, 5, 10), (1e-3 + 1e-5) / 2, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(SB_SCHED_COSINE, 1e-3, 0, 2, 8),
+             1e-3 * (1 + cos(M_PI * 2 / 8)) / 2, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(SB_SCHED_CONSTANT, 1e-3, 0, 7, 8), 1e-3, 0);
+  float g[2] = {3.0f, 4.0f};
+  CHECK_NEAR(sb_clip_grad_norm(g, 2, 1.0), 5.0, 1e-12);
+  CHECK_NEAR(g[0], 0.6, 1e-6);
+  CHECK_NEAR(g[1], 0.8, 1e-6);
+  float h[2] = {0.3f, 0.4f};
+  sb_clip_grad_norm(h, 2, 1.0);
+  CHECK(h[0] == 0.3f && h[1] == 0.4f); /* under the limit: untouched */
+}
+
+static void rng(void) {
+  /* Philox4x32-10 known-answer vectors from Random123 (kat_vectors). */
+  uint32_t out[4];
+  sb_philox(0, 0, 0, out);
+  CHECK(out[0] == 0x6627e8d5u && out[1] == 0xe169c58du && out[2] == 0xbc57ac4cu &&
+        out[3] == 0x9b00dbd8u);
+  sb_philox(~0ull, ~0ull, ~0ull, out);
+  CHECK(out[0] == 0x408f276du && out[1] == 0x41c83b0eu && out[2] == 0xa20bc7c6u &&
+        out[3] == 0x6d5451fdu);
+  sb_philox(0x299f31d0a4093822ull, 0x0370734413198a2eull, 0x85a308d3243f6a88ull, out);
+  CHECK(out[0] == 0xd16cfe09u && out[1] == 0x94fdccebu && out[2] == 0x5001e420u &&
+        out[3] == 0x24126ea1u);
+  /* Uniform draws stay in [0, 1) and average near 1/2; below() stays below n. */
+  sb_rng r;
+  sb_rng_init(&r, 42, sb_stream(SB_STREAM_TEST, 0));
+  double sum = 0.0;
+  int in_range = 1;
+  for (int i = 0; i < 100000; i++) {
+    const float u = sb_rng_uniform(&r);
+    in_range &= u >= 0.0f && u < 1.0f;
+    sum += u;
+    in_range &= sb_rng_below(&r, 7) < 7;
+  }
+  CHECK(in_range);
+  CHECK_NEAR(sum / 100000, 0.5, 0.005);
+}
+
+int main(void) {
+  loss_gradient();
+  optimisers();
+  schedule_and_clip();
+  rng();
+  return check_exit("test_optim");
+}
