@@ -14,7 +14,7 @@ static void loss_gradient(void) {
   float g[12];
   int hits;
   const float eps_ls = 0.1f;
-  const double l0 = sb_softmax_xent(z, y, B, C, eps_ls, g, &hits);
+  const double l0 = sb_softmax_xent(z, y, NULL, B, C, eps_ls, g, &hits);
   CHECK(hits == 2); /* rows 0 and 1 are argmax-correct, row 2 predicts class 3 */
   /* Hand value for row 0: targets (0.025, 0.025, 0.025, 0.925). */
   double lse = log(exp(0.1) + exp(-1.2) + exp(0.7) + exp(2.0));
@@ -22,17 +22,30 @@ static void loss_gradient(void) {
                   0.925 * (2.0 - lse));
   float z0[4] = {0.1f, -1.2f, 0.7f, 2.0f};
   int32_t y0 = 3;
-  CHECK_NEAR(sb_softmax_xent(z0, &y0, 1, C, eps_ls, NULL, NULL), row0, 1e-6);
+  CHECK_NEAR(sb_softmax_xent(z0, &y0, NULL, 1, C, eps_ls, NULL, NULL), row0, 1e-6);
   for (int i = 0; i < B * C; i++) {
     const float saved = z[i];
     z[i] = saved + 1e-3f;
-    const double lp = sb_softmax_xent(z, y, B, C, eps_ls, NULL, NULL);
+    const double lp = sb_softmax_xent(z, y, NULL, B, C, eps_ls, NULL, NULL);
     z[i] = saved - 1e-3f;
-    const double lm = sb_softmax_xent(z, y, B, C, eps_ls, NULL, NULL);
+    const double lm = sb_softmax_xent(z, y, NULL, B, C, eps_ls, NULL, NULL);
     z[i] = saved;
     CHECK_NEAR(g[i], (lp - lm) / 2e-3, 2e-4);
   }
   (void)l0;
+  /* Soft targets (mixup): a one-hot soft row equals the hard label. */
+  float soft[12] = {0};
+  for (int b = 0; b < B; b++) soft[b * C + y[b]] = 1.0f;
+  float g2[12];
+  CHECK_NEAR(sb_softmax_xent(z, y, soft, B, C, eps_ls, g2, NULL), l0, 1e-9);
+  for (int i = 0; i < B * C; i++) CHECK_NEAR(g2[i], g[i], 1e-7);
+  /* A 50/50 mix gives the mean of the two losses. */
+  for (int k = 0; k < C; k++) soft[k] = k == 3 || k == 1 ? 0.5f : 0.0f;
+  int32_t y1 = 1;
+  const double mixed = sb_softmax_xent(z, y, soft, 1, C, 0.0f, NULL, NULL);
+  const double half = 0.5 * sb_softmax_xent(z, y, NULL, 1, C, 0.0f, NULL, NULL) +
+                      0.5 * sb_softmax_xent(z, &y1, NULL, 1, C, 0.0f, NULL, NULL);
+  CHECK_NEAR(mixed, half, 1e-9);
 }
 
 static void optimisers(void) {

@@ -6,10 +6,12 @@
 
 #include "snnbench/nn.h"
 
-/* Mean softmax cross-entropy over B rows with label smoothing ε (targets (1−ε)·onehot + ε/C).
- * Writes dLoss/dlogits into dlogits (may be NULL) and the number of argmax hits into *correct. */
-double sb_softmax_xent(const float *logits, const int32_t *labels, int B, int C, float smoothing,
-                       float *dlogits, int *correct);
+/* Mean softmax cross-entropy over B rows with label smoothing ε: targets are
+ * (1−ε)·onehot(label) + ε/C, or (1−ε)·soft + ε/C when soft targets ([B][C], rows summing to 1,
+ * as mixup makes them) are given. Writes dLoss/dlogits into dlogits (may be NULL) and the number
+ * of rows whose argmax equals the label into *correct (may be NULL). */
+double sb_softmax_xent(const float *logits, const int32_t *labels, const float *soft, int B, int C,
+                       float smoothing, float *dlogits, int *correct);
 
 typedef enum { SB_OPT_ADAM, SB_OPT_ADAMW, SB_OPT_SGD } sb_optimizer_kind;
 

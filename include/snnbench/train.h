@@ -5,6 +5,7 @@
 #include "snnbench/config.h"
 #include "snnbench/data.h"
 #include "snnbench/nn.h"
+#include "snnbench/pipeline.h"
 
 typedef struct {
   char name[SB_NAME_LEN];
@@ -41,9 +42,9 @@ typedef struct {
   int verbose;  /* print one line per epoch */
 } sb_train_opts;
 
-/* Builds the model for cfg from its spec, for a dataset with the given sample shape. */
-sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg, sb_shape shape,
-                              int n_classes, int batch, sb_model **out);
+/* Builds the model for cfg from its spec, for the inputs the pipeline makes. */
+sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg,
+                              const sb_pipeline *p, int n_classes, int batch, sb_model **out);
 
 sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_train_opts *opts,
                         sb_trial_result *res);

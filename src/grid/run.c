@@ -66,8 +66,12 @@ static sb_status prepare_cells(sb_experiment *e) {
                      "not fit %s (%ld training, %ld test samples)", e->path,
                      c->cfg.data.train_size, c->cfg.data.val_size, c->cfg.data.test_size,
                      d->name, pool, d->test.n);
+    sb_pipeline *pipe;
+    if ((st = sb_pipeline_create(&c->cfg, d, &pipe))) return st;
     sb_model *m;
-    if ((st = sb_build_cell_model(e, &c->cfg, d->train.shape, d->n_classes, 1, &m))) return st;
+    st = sb_build_cell_model(e, &c->cfg, pipe, d->n_classes, 1, &m);
+    sb_pipeline_free(pipe);
+    if (st) return st;
     const long n_train =
         c->cfg.data.train_size ? c->cfg.data.train_size : pool - c->cfg.data.val_size;
     /* Work ∝ samples × steps × weights: a relative estimate, good enough to order cells. */

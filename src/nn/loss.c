@@ -2,11 +2,17 @@
 
 #include "snnbench/optim.h"
 
-double sb_softmax_xent(const float *logits, const int32_t *labels, int B, int C, float smoothing,
-                       float *dlogits, int *correct) {
+/* Target probability of class k for row b. */
+static inline double target(const int32_t *labels, const float *soft, int b, int k, int C,
+                            float smoothing) {
+  const double base = soft ? soft[(long)b * C + k] : (k == labels[b] ? 1.0 : 0.0);
+  return (1.0 - smoothing) * base + smoothing / C;
+}
+
+double sb_softmax_xent(const float *logits, const int32_t *labels, const float *soft, int B, int C,
+                       float smoothing, float *dlogits, int *correct) {
   double total = 0.0;
   int hits = 0;
-  const float off = smoothing / (float)C, on = 1.0f - smoothing + off;
   for (int b = 0; b < B; b++) {
     const float *z = logits + (long)b * C;
     int arg = 0;
@@ -22,16 +28,12 @@ double sb_softmax_xent(const float *logits, const int32_t *labels, int B, int C,
     const double log_sum = log(sum) + zmax;
     /* loss = −Σ_k target_k · log softmax_k */
     double loss = 0.0;
-    for (int k = 0; k < C; k++) {
-      const double target = k == labels[b] ? on : off;
-      loss -= target * ((double)z[k] - log_sum);
-    }
+    for (int k = 0; k < C; k++) loss -= target(labels, soft, b, k, C, smoothing) * ((double)z[k] - log_sum);
     total += loss;
     if (dlogits) {
       for (int k = 0; k < C; k++) {
         const double p = exp((double)z[k] - log_sum);
-        const double target = k == labels[b] ? on : off;
-        dlogits[(long)b * C + k] = (float)((p - target) / B);
+        dlogits[(long)b * C + k] = (float)((p - target(labels, soft, b, k, C, smoothing)) / B);
       }
     }
   }

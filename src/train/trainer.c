@@ -9,6 +9,7 @@
 
 #include "snnbench/models.h"
 #include "snnbench/optim.h"
+#include "snnbench/pipeline.h"
 #include "snnbench/rng.h"
 #include "snnbench/train.h"
 
@@ -18,16 +19,16 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg, sb_shape shape,
-                              int n_classes, int batch, sb_model **out) {
+sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg,
+                              const sb_pipeline *p, int n_classes, int batch, sb_model **out) {
   char path[1024];
   sb_experiment_path(e, cfg->model, path, sizeof path);
   cJSON *spec;
   sb_status st = sb_model_spec_load(cfg->model, path, &spec);
   if (st) return st;
-  sb_model_opts o = {.input_shape = shape,
-                     .input_static = 1, /* direct encoding */
-                     .input_binary = 0,
+  sb_model_opts o = {.input_shape = sb_pipeline_shape(p),
+                     .input_static = sb_pipeline_static(p),
+                     .input_binary = sb_pipeline_binary(p),
                      .n_classes = n_classes,
                      .T = cfg->timesteps,
                      .B = batch,
@@ -43,19 +44,22 @@ typedef struct {
 } eval_result;
 
 /* Runs the model over idx (no gradients) and returns mean loss and accuracy in %. */
-static eval_result evaluate(sb_model *m, const sb_split *s, const int32_t *idx, long n, int batch,
-                            sb_ctx ctx, float *xbuf, int32_t *ybuf) {
+static eval_result evaluate(sb_model *m, const sb_pipeline *p, const sb_split *s,
+                            const int32_t *idx, long n, int batch, sb_ctx ctx, float *xbuf,
+                            int32_t *ybuf) {
   ctx.train = 0;
   double loss = 0.0;
   long correct = 0;
   const int C = (int)sb_shape_numel(m->output->shape);
+  sb_batch_key key = {.train = 0, .T = ctx.T, .seed = ctx.seed, .epoch = ctx.epoch};
   for (long i = 0; i < n; i += batch) {
     const int B = (int)(n - i < batch ? n - i : batch);
-    sb_gather_batch(s, idx + i, B, xbuf, ybuf);
+    key.batch = i / batch;
+    sb_pipeline_batch(p, s, idx + i, B, &key, xbuf, ybuf, NULL);
     ctx.B = B;
     sb_model_forward(m, &ctx, xbuf);
     int hits;
-    loss += sb_softmax_xent(m->output->x, ybuf, B, C, 0.0f, NULL, &hits) * B;
+    loss += sb_softmax_xent(m->output->x, ybuf, NULL, B, C, 0.0f, NULL, &hits) * B;
     correct += hits;
   }
   eval_result r = {n ? loss / n : 0.0, n ? 100.0 * correct / n : 0.0};
@@ -125,8 +129,14 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
 
   const int Btrain = cfg->train.batch_size, Beval = cfg->eval.batch_size;
   const int Bmax = Btrain > Beval ? Btrain : Beval;
+  sb_pipeline *pipe;
+  if ((st = sb_pipeline_create(cfg, d, &pipe))) {
+    sb_split_view_free(&v);
+    return st;
+  }
   sb_model *m;
-  if ((st = sb_build_cell_model(e, cfg, d->train.shape, d->n_classes, Bmax, &m))) {
+  if ((st = sb_build_cell_model(e, cfg, pipe, d->n_classes, Bmax, &m))) {
+    sb_pipeline_free(pipe);
     sb_split_view_free(&v);
     return st;
   }
@@ -141,11 +151,12 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
   const sb_schedule_kind sk =
       !strcmp(cfg->train.schedule, "cosine") ? SB_SCHED_COSINE : SB_SCHED_CONSTANT;
 
-  const long numel = sb_shape_numel(d->train.shape);
-  float *xbuf = sb_xmalloc((unsigned long)(Bmax * numel) * sizeof(float));
-  int32_t *ybuf = sb_xmalloc((unsigned long)Bmax * sizeof(int32_t));
-  int32_t *order = sb_xmalloc((unsigned long)v.n_train * sizeof(int32_t));
   const int C = d->n_classes;
+  float *xbuf = sb_xmalloc(
+      (unsigned long)sb_pipeline_batch_floats(pipe, cfg->timesteps, Bmax) * sizeof(float));
+  int32_t *ybuf = sb_xmalloc((unsigned long)Bmax * sizeof(int32_t));
+  float *soft = sb_xmalloc((unsigned long)Bmax * C * sizeof(float));
+  int32_t *order = sb_xmalloc((unsigned long)v.n_train * sizeof(int32_t));
 
   alloc_curves(res, cfg->train.epochs);
   res->n_params = m->n_param_values;
@@ -168,14 +179,17 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
     long correct = 0;
     ctx.train = 1;
     ctx.epoch = ep;
+    sb_batch_key key = {.train = 1, .T = cfg->timesteps, .seed = seed, .epoch = ep};
     for (long i = 0; i < v.n_train; i += Btrain) {
       const int B = (int)(v.n_train - i < Btrain ? v.n_train - i : Btrain);
-      sb_gather_batch(&d->train, order + i, B, xbuf, ybuf);
+      key.batch = i / Btrain;
+      const int mixed = sb_pipeline_batch(pipe, &d->train, order + i, B, &key, xbuf, ybuf, soft);
       ctx.B = B;
       sb_model_forward(m, &ctx, xbuf);
       int hits;
-      const double loss = sb_softmax_xent(m->output->x, ybuf, B, C,
-                                          (float)cfg->train.label_smoothing, m->output->g, &hits);
+      const double loss =
+          sb_softmax_xent(m->output->x, ybuf, mixed ? soft : NULL, B, C,
+                          (float)cfg->train.label_smoothing, m->output->g, &hits);
       if (!isfinite(loss)) {
         st = sb_fail(SB_ERUNTIME, "cell %s diverged: non-finite loss at epoch %d, batch %ld",
                      cell->id, ep, i / Btrain);
@@ -199,10 +213,11 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
 
     const int last = ep == cfg->train.epochs - 1;
     eval_result val = {0, 0};
-    if (v.n_val) val = evaluate(m, &d->train, v.val, v.n_val, Beval, ctx, xbuf, ybuf);
+    if (v.n_val) val = evaluate(m, pipe, &d->train, v.val, v.n_val, Beval, ctx, xbuf, ybuf);
     if (last) sb_model_reset_stats(m);
     ctx.collect_stats = last;
-    const eval_result test = evaluate(m, &d->test, v.test, v.n_test, Beval, ctx, xbuf, ybuf);
+    const eval_result test =
+        evaluate(m, pipe, &d->test, v.test, v.n_test, Beval, ctx, xbuf, ybuf);
     ctx.collect_stats = 0;
     const double t2 = now_s();
     res->eval_time_s += t2 - t1;
@@ -235,7 +250,9 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
   }
   free(xbuf);
   free(ybuf);
+  free(soft);
   free(order);
+  sb_pipeline_free(pipe);
   sb_optimizer_free(&opt);
   sb_model_free(m);
   sb_split_view_free(&v);
