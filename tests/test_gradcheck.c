@@ -15,6 +15,7 @@ typedef struct {
   sb_shape shape;
   int input_static;
   int T, B, classes;
+  float zero_fraction;  /* this share of inputs is exactly 0 (exercises the sparse kernels) */
 } case_opts;
 
 static double loss_of(sb_model *m, const sb_ctx *c, const float *x, const double *r) {
@@ -46,7 +47,10 @@ static double gradcheck(const char *name, const char *spec_text, case_opts o) {
   float *x = malloc((size_t)in_n * sizeof(float));
   sb_rng r;
   sb_rng_init(&r, 11, sb_stream(SB_STREAM_TEST, 1));
-  for (long i = 0; i < in_n; i++) x[i] = 1.5f * sb_rng_normal(&r);
+  for (long i = 0; i < in_n; i++) {
+    x[i] = 1.5f * sb_rng_normal(&r);
+    if (sb_rng_uniform(&r) < o.zero_fraction) x[i] = 0.0f;
+  }
   const long out_n = (long)o.B * o.classes;
   double *proj = malloc((size_t)out_n * sizeof(double));
   for (long i = 0; i < out_n; i++) proj[i] = sb_rng_normal(&r);
@@ -103,8 +107,39 @@ static double gradcheck(const char *name, const char *spec_text, case_opts o) {
   return worst;
 }
 
-static const case_opts MLP = {{1, {12, 0, 0}}, 1, 3, 4, 5};
-static const case_opts MLP_DYNAMIC = {{1, {12, 0, 0}}, 0, 3, 4, 5};
+static const case_opts MLP = {{1, {12, 0, 0}}, 1, 3, 4, 5, 0.0f};
+static const case_opts MLP_DYNAMIC = {{1, {12, 0, 0}}, 0, 3, 4, 5, 0.0f};
+static const case_opts IMAGE = {{3, {3, 7, 6}}, 1, 2, 3, 5, 0.0f};
+static const case_opts IMAGE_SPARSE = {{3, {4, 7, 6}}, 0, 2, 3, 5, 0.9f};
+
+static void check_convs(void) {
+  const char *head = "{\"type\":\"flatten\"},{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}";
+  char spec[1024];
+  const struct {
+    const char *name, *conv;
+    case_opts o;
+  } cases[] = {
+      {"conv 3x3 pad 1", "\"out\":4,\"kernel\":3,\"padding\":1", IMAGE},
+      {"conv 3x3 stride 2 pad 1", "\"out\":4,\"kernel\":3,\"stride\":2,\"padding\":1", IMAGE},
+      {"conv 2x3 no bias", "\"out\":5,\"kernel\":[2,3],\"bias\":false", IMAGE},
+      {"conv 1x1", "\"out\":6,\"kernel\":1", IMAGE},
+      {"conv groups 2", "\"out\":4,\"kernel\":3,\"padding\":1,\"groups\":2", IMAGE_SPARSE},
+      {"conv sparse input 3x3 s2", "\"out\":4,\"kernel\":3,\"stride\":2,\"padding\":1", IMAGE_SPARSE},
+      {"conv sparse input 1x1", "\"out\":3,\"kernel\":1", IMAGE_SPARSE},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    snprintf(spec, sizeof spec, "{\"layers\":[{\"type\":\"conv2d\",%s},%s]}", cases[i].conv, head);
+    gradcheck(cases[i].name, spec, cases[i].o);
+  }
+  /* Two convs with a neuron between: the first conv's gradient passes through the second's
+   * input gradient (dense col2im and, for the spiking input, the sparse forward). */
+  gradcheck("conv -> neuron -> conv (BPTT through dX)",
+            "{\"layers\":[{\"type\":\"conv2d\",\"out\":4,\"kernel\":3,\"padding\":1},"
+            "{\"type\":\"batchnorm\"},{\"type\":\"neuron\",\"threshold\":0.4},"
+            "{\"type\":\"conv2d\",\"out\":3,\"kernel\":3,\"stride\":2},"
+            "{\"type\":\"flatten\"},{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}",
+            IMAGE);
+}
 
 static void check_neurons(void) {
   const char *kinds[] = {"lif", "if"};
@@ -153,7 +188,7 @@ int main(void) {
   gradcheck("flatten of an image",
             "{\"layers\":[{\"type\":\"flatten\"},{\"type\":\"linear\",\"out\":5},"
             "{\"type\":\"mean_time\"}]}",
-            (case_opts){{3, {2, 3, 2}}, 0, 2, 3, 5});
+            (case_opts){{3, {2, 3, 2}}, 0, 2, 3, 5, 0.0f});
   gradcheck("skip input: two consumers of one activation",
             "{\"layers\":[{\"name\":\"a\",\"type\":\"linear\",\"out\":8},"
             "{\"name\":\"s\",\"type\":\"neuron\",\"threshold\":0.3},"
@@ -161,6 +196,8 @@ int main(void) {
             "{\"name\":\"c\",\"type\":\"linear\",\"out\":5,\"in\":\"s\"},"
             "{\"name\":\"m\",\"type\":\"mean_time\",\"in\":\"c\"}]}",
             MLP);
+  printf("convolutions:\n");
+  check_convs();
   printf("neurons (smooth mode):\n");
   check_neurons();
   return check_exit("test_gradcheck");

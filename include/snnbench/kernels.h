@@ -15,13 +15,14 @@ void sb_kernels_init(void);
 void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
 
-/* Y[M,N] (+)= X[M,K] * W[K,N] where X holds only 0/1: sums the rows of W selected by each row's
- * spikes. idx/cnt receive each row's active columns (kept for the backward pass). */
-void sb_spike_gemm(int M, int N, int K, const float *X, const float *W, float beta, float *Y,
-                   int32_t *idx, int32_t *cnt);
-/* dW[K,N] (+)= X^T * dY for binary X given by idx/cnt from sb_spike_gemm. */
-void sb_spike_gemm_wgrad(int M, int N, int K, const int32_t *idx, const int32_t *cnt,
-                         const float *dY, float beta, float *dW);
+/* Y[M,N] = beta*Y + X[M,K] * W[K,N] for a mostly-zero X (spike trains, pooled spikes): adds
+ * the rows of W selected by each row's nonzeros, times their values unless `binary` says every
+ * nonzero is 1. idx/cnt receive each row's nonzero columns, kept for the backward pass. */
+void sb_sparse_gemm(int M, int N, int K, const float *X, int binary, const float *W, float beta,
+                    float *Y, int32_t *idx, int32_t *cnt);
+/* dW[K,N] = beta*dW + X^T * dY for the X that sb_sparse_gemm indexed into idx/cnt. */
+void sb_sparse_gemm_wgrad(int M, int N, int K, const float *X, int binary, const int32_t *idx,
+                          const int32_t *cnt, const float *dY, float beta, float *dW);
 
 /* Sum of rows: out[n] (+)= sum_m X[m, n]. Fixed order for determinism. */
 void sb_sum_rows(int M, int N, const float *X, float beta, float *out);

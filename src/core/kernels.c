@@ -68,8 +68,8 @@ void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
 
 enum { SPIKE_BLOCK = 64, SPIKE_MIN_ROWS = 8 };
 
-void sb_spike_gemm(int M, int N, int K, const float *X, const float *W, float beta, float *Y,
-                   int32_t *idx, int32_t *cnt) {
+void sb_sparse_gemm(int M, int N, int K, const float *X, int binary, const float *W, float beta,
+                    float *Y, int32_t *idx, int32_t *cnt) {
   const int pieces = sb_pieces(M, SPIKE_MIN_ROWS, GEMM_MAX_PIECES);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int p = 0; p < pieces; p++) {
@@ -94,15 +94,22 @@ void sb_spike_gemm(int M, int N, int K, const float *X, const float *W, float be
         } else {
           for (int j = 0; j < nb; j++) acc[j] = beta * y[n0 + j];
         }
-        if (nb == SPIKE_BLOCK) {
+        if (binary && nb == SPIKE_BLOCK) {
           for (int a = 0; a < c; a++) {
             const float *w = W + (long)id[a] * N + n0;
             for (int j = 0; j < SPIKE_BLOCK; j++) acc[j] += w[j];
           }
+        } else if (nb == SPIKE_BLOCK) {
+          for (int a = 0; a < c; a++) {
+            const float v = x[id[a]];
+            const float *w = W + (long)id[a] * N + n0;
+            for (int j = 0; j < SPIKE_BLOCK; j++) acc[j] += v * w[j];
+          }
         } else {
           for (int a = 0; a < c; a++) {
+            const float v = x[id[a]];
             const float *w = W + (long)id[a] * N + n0;
-            for (int j = 0; j < nb; j++) acc[j] += w[j];
+            for (int j = 0; j < nb; j++) acc[j] += v * w[j];
           }
         }
         for (int j = 0; j < nb; j++) y[n0 + j] = acc[j];
@@ -113,8 +120,8 @@ void sb_spike_gemm(int M, int N, int K, const float *X, const float *W, float be
 
 enum { WGRAD_MIN_ROWS = 16 };
 
-void sb_spike_gemm_wgrad(int M, int N, int K, const int32_t *idx, const int32_t *cnt,
-                         const float *dY, float beta, float *dW) {
+void sb_sparse_gemm_wgrad(int M, int N, int K, const float *X, int binary, const int32_t *idx,
+                          const int32_t *cnt, const float *dY, float beta, float *dW) {
   /* Each piece owns a range of weight rows and walks every sample's spike list in order, so each
    * dW element sums its terms in ascending sample order whatever the thread count. */
   const int pieces = sb_pieces(K, WGRAD_MIN_ROWS, GEMM_MAX_PIECES);
@@ -134,9 +141,15 @@ void sb_spike_gemm_wgrad(int M, int N, int K, const int32_t *idx, const int32_t 
       int a = 0;
       while (a < c && id[a] < lo) a++;
       const float *dy = dY + m * N;
+      const float *x = X + m * K;
       for (; a < c && id[a] < hi; a++) {
         float *w = dW + (long)id[a] * N;
-        for (int n = 0; n < N; n++) w[n] += dy[n];
+        if (binary) {
+          for (int n = 0; n < N; n++) w[n] += dy[n];
+        } else {
+          const float v = x[id[a]];
+          for (int n = 0; n < N; n++) w[n] += v * dy[n];
+        }
       }
     }
   }

@@ -7,6 +7,7 @@
 #include "snnbench/nn.h"
 
 extern const sb_layer_ops sb_linear_ops;
+extern const sb_layer_ops sb_conv2d_ops;
 extern const sb_layer_ops sb_neuron_ops;
 extern const sb_layer_ops sb_mean_time_ops;
 extern const sb_layer_ops sb_batchnorm_ops;

@@ -1,9 +1,9 @@
 /* Linear: Y = X W + b over every (t, b) row at once (T folded into the batch).
  *
- * W is stored input-major, [in][out], so that one input spike selects one contiguous row of W:
- * with binary inputs the forward pass and the weight gradient become sums of selected rows
- * (sb_spike_gemm), which skips the zeros that dominate a spike train. Parameter counts and
- * initialisation match PyTorch's nn.Linear. */
+ * W is stored input-major, [in][out], so that one nonzero input selects one contiguous row of
+ * W: with mostly-zero inputs (spike trains, pooled spikes) the forward pass and the weight
+ * gradient become sums of selected rows (sb_sparse_gemm), which skips the zeros. Parameter
+ * counts and initialisation match PyTorch's nn.Linear. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 
 #include "nn/layers.h"
 
-/* Above this fraction of ones, BLAS on the dense 0/1 matrix beats summing selected rows. */
+/* Above this fraction of nonzeros, BLAS on the dense matrix beats summing selected rows. */
 #define SPARSE_MAX_DENSITY 0.30
 
 typedef struct {
@@ -19,10 +19,11 @@ typedef struct {
   int in_f, out_f, bias;
   float *W, *dW, *b, *db;
   int32_t *idx, *cnt;  /* active inputs per row, from the sparse forward */
+  int allow_sparse;    /* spec "sparse": false forces BLAS (benchmarks, tests) */
   int used_sparse;     /* which kernel the last training forward used */
 } linear_layer;
 
-static const char *const linear_keys[] = {"out", "bias", NULL};
+static const char *const linear_keys[] = {"out", "bias", "sparse", NULL};
 
 static sb_status linear_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   linear_layer *l = (linear_layer *)base;
@@ -38,6 +39,7 @@ static sb_status linear_build(sb_layer *base, sb_builder *b, const cJSON *spec) 
     return sb_builder_error(b, base, "\"out\" (number of output features or \"classes\") is required");
   }
   if ((st = sb_spec_bool(b, base, spec, "bias", 1, &l->bias))) return st;
+  if ((st = sb_spec_bool(b, base, spec, "sparse", 1, &l->allow_sparse))) return st;
   const long in_f = sb_shape_numel(base->in[0]->shape);
   if (in_f > (1 << 24)) return sb_builder_error(b, base, "input has %ld features, too many", in_f);
   l->in_f = (int)in_f;
@@ -46,7 +48,7 @@ static sb_status linear_build(sb_layer *base, sb_builder *b, const cJSON *spec) 
   base->out.is_binary = 0;
   sb_builder_param(b, base, "weight", &l->W, &l->dW, (long)l->in_f * l->out_f);
   if (l->bias) sb_builder_param(b, base, "bias", &l->b, &l->db, l->out_f);
-  if (base->in[0]->is_binary) {
+  if (l->allow_sparse) {
     const sb_model_opts *o = sb_builder_opts(b);
     const long rows = (long)(base->in[0]->is_static ? 1 : o->T) * o->B;
     sb_builder_bytes(b, (void **)&l->idx, (size_t)rows * l->in_f * sizeof(int32_t));
@@ -79,10 +81,10 @@ static void linear_forward(sb_layer *base, const sb_ctx *c) {
   linear_layer *l = (linear_layer *)base;
   const sb_act *in = base->in[0];
   const long rows = sb_act_rows(in, c->T, c->B);
-  l->used_sparse = in->is_binary && !c->smooth &&
-                   density(in->x, rows * l->in_f) <= SPARSE_MAX_DENSITY;
+  l->used_sparse = l->allow_sparse && density(in->x, rows * l->in_f) <= SPARSE_MAX_DENSITY;
   if (l->used_sparse)
-    sb_spike_gemm((int)rows, l->out_f, l->in_f, in->x, l->W, 0.0f, base->out.x, l->idx, l->cnt);
+    sb_sparse_gemm((int)rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->W, 0.0f,
+                   base->out.x, l->idx, l->cnt);
   else
     sb_gemm(0, 0, (int)rows, l->out_f, l->in_f, 1.0f, in->x, l->in_f, l->W, l->out_f, 0.0f,
             base->out.x, l->out_f);
@@ -95,7 +97,8 @@ static void linear_backward(sb_layer *base, const sb_ctx *c) {
   const long rows = sb_act_rows(in, c->T, c->B);
   const float *dY = base->out.g;
   if (l->used_sparse)
-    sb_spike_gemm_wgrad((int)rows, l->out_f, l->in_f, l->idx, l->cnt, dY, 0.0f, l->dW);
+    sb_sparse_gemm_wgrad((int)rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->idx,
+                         l->cnt, dY, 0.0f, l->dW);
   else
     sb_gemm(1, 0, l->in_f, l->out_f, (int)rows, 1.0f, in->x, l->in_f, dY, l->out_f, 0.0f, l->dW,
             l->out_f);

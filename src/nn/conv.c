@@ -1,0 +1,474 @@
+/* Conv2d over every (t, b) sample at once (T folded into the batch), PyTorch semantics
+ * (weight [Cout][Cin/groups][kh][kw], zero padding, stride, groups, optional bias).
+ *
+ * Three ways to compute, chosen per call from the data:
+ *  - dense: im2col + one sgemm per sample and group;
+ *  - sparse input (spike trains, pooled spikes: most inputs zero): every nonzero input adds
+ *    its value times a weight column to the outputs it reaches, accumulated channel-last so the
+ *    inner loop runs over output channels;
+ *  - sparse output gradient (a max-pool downstream passes gradient to one position in k·k):
+ *    every nonzero dY adds to dW and dX only where it reaches.
+ * Each sample is independent in forward and dX; the weight gradient sums over samples in fixed
+ * pieces (boundaries depend only on the sample count) reduced in a fixed order, so results do
+ * not depend on the thread count. */
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/layers.h"
+
+/* Above this fraction of nonzeros the dense GEMM path is faster. */
+#define SPARSE_MAX_DENSITY 0.25
+enum { WGRAD_PIECES = 8 };
+
+typedef struct {
+  sb_layer base;
+  int cin, h, w, cout, oh, ow;
+  int kh, kw, stride, pad, groups, bias;
+  int cg, og;          /* input and output channels per group */
+  long K;              /* cg * kh * kw: one im2col column */
+  float *W, *dW, *b, *db;
+  int n_workspaces;    /* one per thread */
+  float *workspace;    /* n_workspaces * ws_floats */
+  long ws_floats;
+  float *partial_dw;   /* WGRAD_PIECES * |W| */
+  float *partial_db;   /* WGRAD_PIECES * cout */
+  float *wt;           /* weight in channel-last layouts for the sparse paths */
+  int allow_sparse;    /* spec "sparse": false forces the dense path (benchmarks, tests) */
+  int used_sparse_x;   /* forward input was sparse (also read in backward) */
+} conv_layer;
+
+static const char *const conv_keys[] = {"out",  "kernel", "stride", "padding",
+                                        "groups", "bias", "sparse", NULL};
+
+static long weight_count(const conv_layer *l) { return (long)l->cout * l->K; }
+
+static sb_status conv_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
+  conv_layer *l = (conv_layer *)base;
+  sb_status st;
+  if ((st = sb_spec_check_keys(b, base, spec, conv_keys))) return st;
+  if (base->n_in != 1) return sb_builder_error(b, base, "takes exactly one input");
+  const sb_shape in = base->in[0]->shape;
+  if (in.ndim != 3)
+    return sb_builder_error(b, base, "needs a [C,H,W] input, got %d dimension(s)", in.ndim);
+  l->cin = in.d[0];
+  l->h = in.d[1];
+  l->w = in.d[2];
+  if ((st = sb_spec_int(b, base, spec, "out", 0, 1, 1 << 16, &l->cout))) return st;
+  if (!l->cout) return sb_builder_error(b, base, "\"out\" (output channels) is required");
+  const cJSON *k = cJSON_GetObjectItemCaseSensitive(spec, "kernel");
+  if (cJSON_IsArray(k) && cJSON_GetArraySize(k) == 2 &&
+      cJSON_IsNumber(cJSON_GetArrayItem(k, 0)) && cJSON_IsNumber(cJSON_GetArrayItem(k, 1))) {
+    l->kh = cJSON_GetArrayItem(k, 0)->valueint;
+    l->kw = cJSON_GetArrayItem(k, 1)->valueint;
+  } else if (cJSON_IsNumber(k)) {
+    l->kh = l->kw = k->valueint;
+  } else {
+    return sb_builder_error(b, base, "\"kernel\" must be an integer or [kh, kw]");
+  }
+  if (l->kh < 1 || l->kw < 1 || l->kh > 64 || l->kw > 64)
+    return sb_builder_error(b, base, "kernel %dx%d is not in 1..64", l->kh, l->kw);
+  if ((st = sb_spec_int(b, base, spec, "stride", 1, 1, 64, &l->stride))) return st;
+  if ((st = sb_spec_int(b, base, spec, "padding", 0, 0, 64, &l->pad))) return st;
+  if ((st = sb_spec_int(b, base, spec, "groups", 1, 1, 1 << 16, &l->groups))) return st;
+  if ((st = sb_spec_bool(b, base, spec, "bias", 1, &l->bias))) return st;
+  if ((st = sb_spec_bool(b, base, spec, "sparse", 1, &l->allow_sparse))) return st;
+  if (l->cin % l->groups || l->cout % l->groups)
+    return sb_builder_error(b, base, "groups=%d must divide input channels %d and output "
+                            "channels %d", l->groups, l->cin, l->cout);
+  l->oh = (l->h + 2 * l->pad - l->kh) / l->stride + 1;
+  l->ow = (l->w + 2 * l->pad - l->kw) / l->stride + 1;
+  if (l->h + 2 * l->pad < l->kh || l->w + 2 * l->pad < l->kw)
+    return sb_builder_error(b, base, "kernel %dx%d does not fit the padded %dx%d input", l->kh,
+                            l->kw, l->h + 2 * l->pad, l->w + 2 * l->pad);
+  l->cg = l->cin / l->groups;
+  l->og = l->cout / l->groups;
+  l->K = (long)l->cg * l->kh * l->kw;
+  base->out.shape = (sb_shape){3, {l->cout, l->oh, l->ow}};
+  base->out.is_static = base->in[0]->is_static;
+  base->out.is_binary = 0;
+  sb_builder_param(b, base, "weight", &l->W, &l->dW, weight_count(l));
+  if (l->bias) sb_builder_param(b, base, "bias", &l->b, &l->db, l->cout);
+
+  /* Per-thread scratch: an im2col block, or the channel-last input/output/gradient planes. */
+  const long ohw = (long)l->oh * l->ow, hw = (long)l->h * l->w;
+  long ws = l->K * ohw;
+  const long hwc = ohw * l->cout + hw * l->cin + hw * l->cin;
+  if (hwc > ws) ws = hwc;
+  l->ws_floats = (ws + 15) / 16 * 16;
+  l->n_workspaces = omp_get_max_threads();
+  sb_builder_floats(b, &l->workspace, l->ws_floats * l->n_workspaces);
+  sb_builder_floats(b, &l->partial_dw, WGRAD_PIECES * weight_count(l));
+  sb_builder_floats(b, &l->partial_db, WGRAD_PIECES * (long)l->cout);
+  sb_builder_floats(b, &l->wt, weight_count(l));
+  return SB_OK;
+}
+
+static void conv_init(sb_layer *base, uint64_t seed) {
+  conv_layer *l = (conv_layer *)base;
+  const float bound = 1.0f / sqrtf((float)l->K);
+  sb_init_uniform(l->W, weight_count(l), bound, seed, (uint32_t)base->index, 0);
+  if (l->bias) sb_init_uniform(l->b, l->cout, bound, seed, (uint32_t)base->index, 1);
+}
+
+static float *workspace(const conv_layer *l) {
+  return l->workspace + (long)omp_get_thread_num() * l->ws_floats;
+}
+
+static double density(const float *x, long n) {
+  long nz = 0;
+#pragma omp parallel for schedule(static) reduction(+ : nz) if (n > 65536)
+  for (long i = 0; i < n; i++) nz += x[i] != 0.0f;
+  return n ? (double)nz / (double)n : 0.0;
+}
+
+/* ---------------------------------------------------------------- dense helpers */
+
+/* col[(c*kh + ky)*kw + kx][oy*ow + ox] = x[c][oy*s - p + ky][ox*s - p + kx] (0 outside). */
+static void im2col(const conv_layer *l, const float *x, float *col) {
+  const int s = l->stride, p = l->pad;
+  for (int c = 0; c < l->cg; c++)
+    for (int ky = 0; ky < l->kh; ky++)
+      for (int kx = 0; kx < l->kw; kx++) {
+        float *dst = col + ((long)(c * l->kh + ky) * l->kw + kx) * l->oh * l->ow;
+        const float *src = x + (long)c * l->h * l->w;
+        for (int oy = 0; oy < l->oh; oy++) {
+          const int iy = oy * s - p + ky;
+          float *row = dst + (long)oy * l->ow;
+          if (iy < 0 || iy >= l->h) {
+            memset(row, 0, (size_t)l->ow * sizeof(float));
+            continue;
+          }
+          const float *srow = src + (long)iy * l->w;
+          for (int ox = 0; ox < l->ow; ox++) {
+            const int ix = ox * s - p + kx;
+            row[ox] = ix >= 0 && ix < l->w ? srow[ix] : 0.0f;
+          }
+        }
+      }
+}
+
+/* The adjoint of im2col: dx += scatter(col). */
+static void col2im_add(const conv_layer *l, const float *col, float *dx) {
+  const int s = l->stride, p = l->pad;
+  for (int c = 0; c < l->cg; c++)
+    for (int ky = 0; ky < l->kh; ky++)
+      for (int kx = 0; kx < l->kw; kx++) {
+        const float *src = col + ((long)(c * l->kh + ky) * l->kw + kx) * l->oh * l->ow;
+        float *dst = dx + (long)c * l->h * l->w;
+        for (int oy = 0; oy < l->oh; oy++) {
+          const int iy = oy * s - p + ky;
+          if (iy < 0 || iy >= l->h) continue;
+          const float *row = src + (long)oy * l->ow;
+          float *drow = dst + (long)iy * l->w;
+          for (int ox = 0; ox < l->ow; ox++) {
+            const int ix = ox * s - p + kx;
+            if (ix >= 0 && ix < l->w) drow[ix] += row[ox];
+          }
+        }
+      }
+}
+
+/* 1x1, stride 1, no padding: the input plane already is the im2col block. */
+static int is_pointwise(const conv_layer *l) {
+  return l->kh == 1 && l->kw == 1 && l->stride == 1 && l->pad == 0;
+}
+
+static void forward_dense_sample(const conv_layer *l, const float *x, float *y) {
+  const long ohw = (long)l->oh * l->ow, hw = (long)l->h * l->w;
+  for (int g = 0; g < l->groups; g++) {
+    const float *xg = x + (long)g * l->cg * hw;
+    const float *col = xg;
+    if (!is_pointwise(l)) {
+      float *ws = workspace(l);
+      im2col(l, xg, ws);
+      col = ws;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l->og, (int)ohw, (int)l->K, 1.0f,
+                l->W + (long)g * l->og * l->K, (int)l->K, col, (int)ohw, 0.0f,
+                y + (long)g * l->og * ohw, (int)ohw);
+  }
+}
+
+/* ---------------------------------------------------------------- sparse input forward */
+
+/* wt[c][ky][kx][co'] for co' within c's group: the weights one input pixel feeds. */
+static void transpose_weights_by_input(const conv_layer *l, float *wt) {
+  for (int g = 0; g < l->groups; g++)
+    for (int co = 0; co < l->og; co++)
+      for (int c = 0; c < l->cg; c++)
+        for (int k = 0; k < l->kh * l->kw; k++)
+          wt[(((long)(g * l->cg + c)) * l->kh * l->kw + k) * l->og + co] =
+              l->W[((long)(g * l->og + co) * l->cg + c) * l->kh * l->kw + k];
+}
+
+/* Output in channel-last scratch yt[oy][ox][cout], then transposed into y[cout][oy][ox]. */
+static void forward_sparse_sample(const conv_layer *l, const float *x, float *y) {
+  const long ohw = (long)l->oh * l->ow;
+  float *yt = workspace(l);
+  memset(yt, 0, (size_t)(ohw * l->cout) * sizeof(float));
+  const int s = l->stride, p = l->pad, og = l->og, khw = l->kh * l->kw;
+  for (int c = 0; c < l->cin; c++) {
+    const int g = c / l->cg;
+    const float *plane = x + (long)c * l->h * l->w;
+    const float *wc = l->wt + (long)c * khw * og;
+    for (int iy = 0; iy < l->h; iy++)
+      for (int ix = 0; ix < l->w; ix++) {
+        const float v = plane[iy * l->w + ix];
+        if (v == 0.0f) continue;
+        for (int ky = 0; ky < l->kh; ky++) {
+          const int ty = iy + p - ky;
+          if (ty < 0 || ty % s) continue;
+          const int oy = ty / s;
+          if (oy >= l->oh) continue;
+          for (int kx = 0; kx < l->kw; kx++) {
+            const int tx = ix + p - kx;
+            if (tx < 0 || tx % s) continue;
+            const int ox = tx / s;
+            if (ox >= l->ow) continue;
+            float *dst = yt + ((long)oy * l->ow + ox) * l->cout + (long)g * og;
+            const float *wk = wc + (long)(ky * l->kw + kx) * og;
+            if (v == 1.0f)
+              for (int co = 0; co < og; co++) dst[co] += wk[co];
+            else
+              for (int co = 0; co < og; co++) dst[co] += v * wk[co];
+          }
+        }
+      }
+  }
+  for (int co = 0; co < l->cout; co++)
+    for (long i = 0; i < ohw; i++) y[(long)co * ohw + i] = yt[i * l->cout + co];
+}
+
+static void conv_forward(sb_layer *base, const sb_ctx *c) {
+  conv_layer *l = (conv_layer *)base;
+  const sb_act *in = base->in[0];
+  const long rows = sb_act_rows(in, c->T, c->B);
+  const long in_n = (long)l->cin * l->h * l->w, out_n = (long)l->cout * l->oh * l->ow;
+  l->used_sparse_x = l->allow_sparse && density(in->x, rows * in_n) <= SPARSE_MAX_DENSITY;
+  if (l->used_sparse_x) transpose_weights_by_input(l, l->wt);
+  const long ohw = (long)l->oh * l->ow;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(l->n_workspaces)
+  for (long r = 0; r < rows; r++) {
+    const float *x = in->x + r * in_n;
+    float *y = base->out.x + r * out_n;
+    if (l->used_sparse_x)
+      forward_sparse_sample(l, x, y);
+    else
+      forward_dense_sample(l, x, y);
+    if (l->bias)
+      for (int co = 0; co < l->cout; co++)
+        for (long i = 0; i < ohw; i++) y[co * ohw + i] += l->b[co];
+  }
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/* Sparse dY: every nonzero gradient (co, oy, ox) adds g·patch to dW[co] and g·W[co] to the
+ * input patch. Channel-last copies make both inner loops contiguous over input channels:
+ * xt[iy][ix][c] (input), dxt[iy][ix][c] (input gradient), dwt[co][ky][kx][c] (partial dW),
+ * wt[co][ky][kx][c] (weights). */
+static void backward_sparse_dy_sample(const conv_layer *l, const float *x, const float *dy,
+                                      float *dwt, float *dx, int need_dx) {
+  const long hw = (long)l->h * l->w, ohw = (long)l->oh * l->ow;
+  float *ws = workspace(l);
+  float *xt = ws, *dxt = ws + hw * l->cin;
+  for (int ci = 0; ci < l->cin; ci++)
+    for (long i = 0; i < hw; i++) xt[i * l->cin + ci] = x[ci * hw + i];
+  if (need_dx) memset(dxt, 0, (size_t)(hw * l->cin) * sizeof(float));
+  const int s = l->stride, p = l->pad, cg = l->cg;
+  for (int co = 0; co < l->cout; co++) {
+    const int g = co / l->og;
+    const float *dyc = dy + co * ohw;
+    float *dwc = dwt + (long)co * l->kh * l->kw * cg;
+    const float *wc = l->wt + (long)co * l->kh * l->kw * cg;
+    for (int oy = 0; oy < l->oh; oy++)
+      for (int ox = 0; ox < l->ow; ox++) {
+        const float gv = dyc[oy * l->ow + ox];
+        if (gv == 0.0f) continue;
+        for (int ky = 0; ky < l->kh; ky++) {
+          const int iy = oy * s - p + ky;
+          if (iy < 0 || iy >= l->h) continue;
+          for (int kx = 0; kx < l->kw; kx++) {
+            const int ix = ox * s - p + kx;
+            if (ix < 0 || ix >= l->w) continue;
+            const long pix = ((long)iy * l->w + ix) * l->cin + (long)g * cg;
+            float *dwk = dwc + (long)(ky * l->kw + kx) * cg;
+            const float *xk = xt + pix;
+            for (int ci = 0; ci < cg; ci++) dwk[ci] += gv * xk[ci];
+            if (need_dx) {
+              const float *wk = wc + (long)(ky * l->kw + kx) * cg;
+              float *dxk = dxt + pix;
+              for (int ci = 0; ci < cg; ci++) dxk[ci] += gv * wk[ci];
+            }
+          }
+        }
+      }
+  }
+  if (need_dx)
+    for (int ci = 0; ci < l->cin; ci++)
+      for (long i = 0; i < hw; i++) dx[ci * hw + i] += dxt[i * l->cin + ci];
+}
+
+/* wt[co][ky][kx][c]: the weights a gradient at output channel co spreads over its patch. */
+static void transpose_weights_by_output(const conv_layer *l, float *wt) {
+  const int khw = l->kh * l->kw;
+  for (int co = 0; co < l->cout; co++)
+    for (int c = 0; c < l->cg; c++)
+      for (int k = 0; k < khw; k++)
+        wt[((long)co * khw + k) * l->cg + c] = l->W[((long)co * l->cg + c) * khw + k];
+}
+
+/* Sparse input, dense dY: dW[co][c][ky][kx] gets v·dY[co][oy][ox] from every nonzero input
+ * that reaches (oy, ox) through tap (ky, kx). dyt[oy][ox][co] is dY channel-last; the partial
+ * is kept as dwt[c][ky][kx][co] so the inner loop runs over output channels. */
+static void wgrad_sparse_x_sample(const conv_layer *l, const float *x, const float *dy,
+                                  float *dwt) {
+  const long ohw = (long)l->oh * l->ow;
+  float *dyt = workspace(l);
+  for (int co = 0; co < l->cout; co++)
+    for (long i = 0; i < ohw; i++) dyt[i * l->cout + co] = dy[co * ohw + i];
+  const int s = l->stride, p = l->pad, og = l->og, khw = l->kh * l->kw;
+  for (int c = 0; c < l->cin; c++) {
+    const int g = c / l->cg;
+    const float *plane = x + (long)c * l->h * l->w;
+    float *dwc = dwt + (long)c * khw * og;
+    for (int iy = 0; iy < l->h; iy++)
+      for (int ix = 0; ix < l->w; ix++) {
+        const float v = plane[iy * l->w + ix];
+        if (v == 0.0f) continue;
+        for (int ky = 0; ky < l->kh; ky++) {
+          const int ty = iy + p - ky;
+          if (ty < 0 || ty % s) continue;
+          const int oy = ty / s;
+          if (oy >= l->oh) continue;
+          for (int kx = 0; kx < l->kw; kx++) {
+            const int tx = ix + p - kx;
+            if (tx < 0 || tx % s) continue;
+            const int ox = tx / s;
+            if (ox >= l->ow) continue;
+            const float *src = dyt + ((long)oy * l->ow + ox) * l->cout + (long)g * og;
+            float *dst = dwc + (long)(ky * l->kw + kx) * og;
+            for (int co = 0; co < og; co++) dst[co] += v * src[co];
+          }
+        }
+      }
+  }
+}
+
+typedef enum { WG_DENSE, WG_SPARSE_DY, WG_SPARSE_X } wgrad_path;
+
+static void conv_backward(sb_layer *base, const sb_ctx *c) {
+  conv_layer *l = (conv_layer *)base;
+  sb_act *in = base->in[0];
+  const long rows = sb_act_rows(in, c->T, c->B);
+  const long in_n = (long)l->cin * l->h * l->w, ohw = (long)l->oh * l->ow;
+  const long out_n = (long)l->cout * ohw, nw = weight_count(l);
+  const int need_dx = in->needs_grad;
+  const float *dY = base->out.g;
+  const int sparse_dy = l->allow_sparse && density(dY, rows * out_n) <= SPARSE_MAX_DENSITY;
+  const wgrad_path path = sparse_dy ? WG_SPARSE_DY : l->used_sparse_x ? WG_SPARSE_X : WG_DENSE;
+  if (path == WG_SPARSE_DY) transpose_weights_by_output(l, l->wt);
+  if (need_dx && !base->in_accumulate[0])
+    memset(in->g, 0, (size_t)(rows * in_n) * sizeof(float));
+
+  /* Weight gradient pieces: each sums its samples in order into its own partial. */
+  const int pieces = rows < WGRAD_PIECES ? (int)rows : WGRAD_PIECES;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(l->n_workspaces)
+  for (int pc = 0; pc < pieces; pc++) {
+    float *pdw = l->partial_dw + (long)pc * nw;
+    float *pdb = l->partial_db + (long)pc * l->cout;
+    memset(pdw, 0, (size_t)nw * sizeof(float));
+    memset(pdb, 0, (size_t)l->cout * sizeof(float));
+    const long lo = rows * pc / pieces, hi = rows * (pc + 1) / pieces;
+    for (long r = lo; r < hi; r++) {
+      const float *x = in->x + r * in_n;
+      const float *dy = dY + r * out_n;
+      float *dx = need_dx ? in->g + r * in_n : NULL;
+      for (int co = 0; co < l->cout; co++) {
+        float sum = 0.0f;
+        for (long i = 0; i < ohw; i++) sum += dy[co * ohw + i];
+        pdb[co] += sum;
+      }
+      if (path == WG_SPARSE_DY) {
+        backward_sparse_dy_sample(l, x, dy, pdw, dx, need_dx);
+        continue;
+      }
+      if (path == WG_SPARSE_X) wgrad_sparse_x_sample(l, x, dy, pdw);
+      for (int g = 0; g < l->groups; g++) {
+        const float *xg = x + (long)g * l->cg * l->h * l->w;
+        const float *dyg = dy + (long)g * l->og * ohw;
+        const float *col = xg;
+        float *ws = workspace(l);
+        if (path == WG_DENSE) {
+          if (!is_pointwise(l)) {
+            im2col(l, xg, ws);
+            col = ws;
+          }
+          /* dW_g += dY_g (og x ohw) * col^T (ohw x K) */
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->og, (int)l->K, (int)ohw, 1.0f,
+                      dyg, (int)ohw, col, (int)ohw, 1.0f, pdw + (long)g * l->og * l->K,
+                      (int)l->K);
+        }
+        if (need_dx) {
+          float *dxg = dx + (long)g * l->cg * l->h * l->w;
+          if (is_pointwise(l)) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->K, (int)ohw, l->og, 1.0f,
+                        l->W + (long)g * l->og * l->K, (int)l->K, dyg, (int)ohw, 1.0f, dxg,
+                        (int)ohw);
+          } else {
+            /* dcol = W_g^T (K x og) * dY_g (og x ohw), then scatter back. */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->K, (int)ohw, l->og, 1.0f,
+                        l->W + (long)g * l->og * l->K, (int)l->K, dyg, (int)ohw, 0.0f, ws,
+                        (int)ohw);
+            col2im_add(l, ws, dxg);
+          }
+        }
+      }
+    }
+  }
+  /* Reduce the partials in order, then bring channel-last partials back to [co][c][ky][kx]. */
+  const int khw = l->kh * l->kw;
+  float *acc = l->wt; /* free again: reuse as the reduction target */
+  for (long i = 0; i < nw; i++) {
+    float s = 0.0f;
+    for (int pc = 0; pc < pieces; pc++) s += l->partial_dw[(long)pc * nw + i];
+    acc[i] = s;
+  }
+  if (path == WG_SPARSE_DY) {
+    for (int co = 0; co < l->cout; co++)
+      for (int ci = 0; ci < l->cg; ci++)
+        for (int k = 0; k < khw; k++)
+          l->dW[((long)co * l->cg + ci) * khw + k] = acc[((long)co * khw + k) * l->cg + ci];
+  } else if (path == WG_SPARSE_X) {
+    for (int g = 0; g < l->groups; g++)
+      for (int co = 0; co < l->og; co++)
+        for (int ci = 0; ci < l->cg; ci++)
+          for (int k = 0; k < khw; k++)
+            l->dW[((long)(g * l->og + co) * l->cg + ci) * khw + k] =
+                acc[(((long)(g * l->cg + ci)) * khw + k) * l->og + co];
+  } else {
+    memcpy(l->dW, acc, (size_t)nw * sizeof(float));
+  }
+  if (l->bias)
+    for (int co = 0; co < l->cout; co++) {
+      float s = 0.0f;
+      for (int pc = 0; pc < pieces; pc++) s += l->partial_db[(long)pc * l->cout + co];
+      l->db[co] = s;
+    }
+}
+
+static void conv_describe(const sb_layer *base, char *buf, size_t n) {
+  const conv_layer *l = (const conv_layer *)base;
+  char groups[32] = "";
+  if (l->groups > 1) snprintf(groups, sizeof groups, " groups %d", l->groups);
+  snprintf(buf, n, "%d -> %d, %dx%d stride %d pad %d%s%s%s", l->cin, l->cout, l->kh, l->kw,
+           l->stride, l->pad, groups, l->bias ? "" : " (no bias)",
+           l->allow_sparse ? "" : " (dense only)");
+}
+
+const sb_layer_ops sb_conv2d_ops = {"conv2d", sizeof(conv_layer), conv_build, conv_init,
+                                    conv_forward, conv_backward, conv_describe};
