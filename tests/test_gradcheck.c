@@ -18,7 +18,20 @@ typedef struct {
   float zero_fraction;  /* this share of inputs is exactly 0 (exercises the sparse kernels) */
 } case_opts;
 
+/* Saved buffers (running statistics, NEXUS's running spike rate) as they were before the first
+ * forward, so every finite-difference evaluation starts from the same state. */
+static float *g_buffers;
+
+static void restore_buffers(sb_model *m) {
+  long off = 0;
+  for (int i = 0; i < m->n_buffers; i++) {
+    memcpy(m->buffers[i].w, g_buffers + off, (size_t)m->buffers[i].n * sizeof(float));
+    off += m->buffers[i].n;
+  }
+}
+
 static double loss_of(sb_model *m, const sb_ctx *c, const float *x, const double *r) {
+  restore_buffers(m);
   sb_model_forward(m, c, x);
   const long n = (long)c->B * sb_shape_numel(m->output->shape);
   double l = 0.0;
@@ -41,6 +54,14 @@ static double gradcheck(const char *name, const char *spec_text, case_opts o) {
   CHECK_MSG(st == SB_OK, "%s: build failed: %s", name, sb_errmsg());
   if (st) return 1.0;
   sb_model_init_params(m, 7);
+  long nbuf = 0;
+  for (int i = 0; i < m->n_buffers; i++) nbuf += m->buffers[i].n;
+  g_buffers = malloc((size_t)(nbuf ? nbuf : 1) * sizeof(float));
+  nbuf = 0;
+  for (int i = 0; i < m->n_buffers; i++) {
+    memcpy(g_buffers + nbuf, m->buffers[i].w, (size_t)m->buffers[i].n * sizeof(float));
+    nbuf += m->buffers[i].n;
+  }
 
   const long in_rows = (long)(o.input_static ? 1 : o.T) * o.B;
   const long in_n = in_rows * sb_shape_numel(o.shape);
@@ -52,7 +73,7 @@ static double gradcheck(const char *name, const char *spec_text, case_opts o) {
     if (sb_rng_uniform(&r) < o.zero_fraction) x[i] = 0.0f;
   }
   const long out_n = (long)o.B * o.classes;
-  double *proj = malloc((size_t)out_n * sizeof(double));
+  double *proj = calloc((size_t)out_n, sizeof(double));
   for (long i = 0; i < out_n; i++) proj[i] = sb_rng_normal(&r);
 
   sb_ctx c = {.T = o.T, .B = o.B, .train = 1, .smooth = 1, .seed = 3, .n_epochs = 1};
@@ -103,6 +124,7 @@ static double gradcheck(const char *name, const char *spec_text, case_opts o) {
   free(x);
   free(proj);
   free(analytic);
+  free(g_buffers);
   sb_model_free(m);
   return worst;
 }
@@ -166,6 +188,40 @@ static void check_neurons(void) {
         }
 }
 
+/* The learnable and seed-specific neuron options, each in a small MLP and a small conv net. */
+static void check_neuron_options(void) {
+  const struct {
+    const char *name, *opts;
+  } cases[] = {
+      {"learn threshold abs per channel", "\"learn_threshold\":\"abs\",\"threshold\":0.5"},
+      {"learn threshold offset per layer", "\"learn_threshold\":\"offset\",\"per_channel\":false,\"threshold\":0.4"},
+      {"learn threshold softplus, hard", "\"learn_threshold\":\"softplus\",\"threshold\":0.2,\"reset\":\"hard\""},
+      {"PLIF sigmoid (per layer)", "\"learn_tau\":\"sigmoid\",\"per_channel\":false,\"tau\":2.5,\"charge\":\"decay_input\",\"threshold\":0.3"},
+      {"PLIF log per channel, hard", "\"learn_tau\":\"log\",\"tau\":2.0,\"charge\":\"decay_input\",\"threshold\":0.3,\"reset\":\"hard\",\"v_reset\":-0.1"},
+      {"learn tau abs, x charge", "\"learn_tau\":\"abs\",\"tau\":3.0,\"threshold\":0.5"},
+      {"tau and threshold learned", "\"learn_tau\":\"log\",\"learn_threshold\":\"abs\",\"threshold\":0.5,\"charge\":\"decay_input\""},
+      {"reset scale 0.9", "\"reset_scale\":0.9,\"threshold\":0.4"},
+      {"single spike (TTFS), hard", "\"single_spike\":true,\"reset\":\"hard\",\"threshold\":0.3,\"learn_threshold\":\"softplus\""},
+      {"strict threshold", "\"strict\":true,\"threshold\":0.4,\"reset\":\"hard\",\"surrogate\":\"fast_sigmoid\""},
+      {"adaptive threshold (NEXUS v2)", "\"adapt\":0.3,\"learn_threshold\":\"offset\",\"threshold\":0.4,\"reset_scale\":0.9,\"charge\":\"decay_input\",\"tau\":1.5"},
+      {"adaptive threshold, hard reset", "\"adapt\":0.2,\"threshold\":0.3,\"reset\":\"hard\""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char spec[1024], name[160];
+    snprintf(spec, sizeof spec,
+             "{\"layers\":[{\"type\":\"linear\",\"out\":9},{\"type\":\"neuron\",%s},"
+             "{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}", cases[i].opts);
+    snprintf(name, sizeof name, "mlp: %s", cases[i].name);
+    gradcheck(name, spec, MLP);
+    snprintf(spec, sizeof spec,
+             "{\"layers\":[{\"type\":\"conv2d\",\"out\":3,\"kernel\":3,\"padding\":1},"
+             "{\"type\":\"neuron\",%s},{\"type\":\"flatten\"},{\"type\":\"linear\",\"out\":5},"
+             "{\"type\":\"mean_time\"}]}", cases[i].opts);
+    snprintf(name, sizeof name, "conv: %s", cases[i].name);
+    gradcheck(name, spec, (case_opts){{3, {2, 4, 3}}, 0, 3, 3, 5, 0.0f});
+  }
+}
+
 int main(void) {
   sb_kernels_init();
   printf("layers:\n");
@@ -200,5 +256,7 @@ int main(void) {
   check_convs();
   printf("neurons (smooth mode):\n");
   check_neurons();
+  printf("neuron options (smooth mode):\n");
+  check_neuron_options();
   return check_exit("test_gradcheck");
 }
