@@ -205,6 +205,11 @@ static void check_neuron_options(void) {
       {"strict threshold", "\"strict\":true,\"threshold\":0.4,\"reset\":\"hard\",\"surrogate\":\"fast_sigmoid\""},
       {"adaptive threshold (NEXUS v2)", "\"adapt\":0.3,\"learn_threshold\":\"offset\",\"threshold\":0.4,\"reset_scale\":0.9,\"charge\":\"decay_input\",\"tau\":1.5"},
       {"adaptive threshold, hard reset", "\"adapt\":0.2,\"threshold\":0.3,\"reset\":\"hard\""},
+      {"detached soft reset", "\"detach_reset\":true,\"threshold\":0.4"},
+      {"detached hard reset, decay_input", "\"detach_reset\":true,\"threshold\":0.3,\"reset\":\"hard\",\"v_reset\":-0.2,\"charge\":\"decay_input\""},
+      {"detached, learned threshold and tau", "\"detach_reset\":true,\"learn_threshold\":\"abs\",\"learn_tau\":\"log\",\"threshold\":0.4"},
+      {"detached single spike", "\"detach_reset\":true,\"single_spike\":true,\"threshold\":0.3"},
+      {"detached adaptive threshold", "\"detach_reset\":true,\"adapt\":0.3,\"learn_threshold\":\"offset\",\"threshold\":0.4"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char spec[1024], name[160];
@@ -220,6 +225,29 @@ static void check_neuron_options(void) {
     snprintf(name, sizeof name, "conv: %s", cases[i].name);
     gradcheck(name, spec, (case_opts){{3, {2, 4, 3}}, 0, 3, 3, 5, 0.0f});
   }
+}
+
+static void check_dendritic(void) {
+  gradcheck("dendritic_mlp on a static input",
+            "{\"layers\":[{\"type\":\"dendritic_mlp\",\"branches\":3,\"width\":4},"
+            "{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}", MLP);
+  gradcheck("linear -> neuron -> dendritic_mlp -> bn -> soma",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":10},{\"type\":\"neuron\",\"threshold\":0.4},"
+            "{\"type\":\"dendritic_mlp\",\"branches\":4,\"width\":3,\"tau_min\":2,\"tau_max\":16},"
+            "{\"type\":\"batchnorm\"},{\"type\":\"neuron\",\"threshold\":1.2,\"charge\":\"decay_input\",\"detach_reset\":true},"
+            "{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}", MLP);
+  /* The detached reset uses hard decisions, which jump when a soma crosses threshold; small
+   * images keep the number of such crossings (skipped samples) low. */
+  gradcheck("dendritic_conv on a static input",
+            "{\"layers\":[{\"type\":\"conv2d\",\"out\":3,\"kernel\":3,\"padding\":1},"
+            "{\"type\":\"dendritic_conv\",\"threshold\":0.3},{\"type\":\"flatten\"},"
+            "{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}",
+            (case_opts){{3, {2, 3, 3}}, 1, 3, 2, 5, 0.0f});
+  gradcheck("dendritic_conv on a dynamic input, 3 branches",
+            "{\"layers\":[{\"type\":\"conv2d\",\"out\":4,\"kernel\":3,\"padding\":1},"
+            "{\"type\":\"dendritic_conv\",\"branches\":3,\"threshold\":0.3,\"surrogate\":\"sigmoid\"},"
+            "{\"type\":\"flatten\"},{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}",
+            (case_opts){{3, {2, 3, 3}}, 0, 3, 2, 5, 0.0f});
 }
 
 int main(void) {
@@ -258,5 +286,7 @@ int main(void) {
   check_neurons();
   printf("neuron options (smooth mode):\n");
   check_neuron_options();
+  printf("dendritic neurons (smooth mode):\n");
+  check_dendritic();
   return check_exit("test_gradcheck");
 }

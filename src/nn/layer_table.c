@@ -4,7 +4,7 @@
 #include "snnbench/rng.h"
 
 static const sb_layer_ops *const k_layers[] = {
-    &sb_linear_ops, &sb_conv2d_ops, &sb_neuron_ops, &sb_batchnorm_ops, &sb_mean_time_ops, &sb_flatten_ops,
+    &sb_linear_ops, &sb_conv2d_ops, &sb_neuron_ops, &sb_dendritic_mlp_ops, &sb_dendritic_conv_ops, &sb_batchnorm_ops, &sb_mean_time_ops, &sb_flatten_ops,
     &sb_relu_ops, NULL};
 
 const sb_layer_ops *sb_layer_lookup(const char *type) {

@@ -85,7 +85,9 @@ void sb_neuron_forward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p,
                              int smooth) {
   const float vr = cfg->v_reset, rho = cfg->reset_scale;
   const int hard = cfg->reset == SB_RESET_HARD, once = cfg->single_spike;
+  const int detach = cfg->detach_reset;
   float v[NEURON_BLOCK], h[NEURON_BLOCK], s[NEURON_BLOCK], u[NEURON_BLOCK], fired[NEURON_BLOCK];
+  float sr[NEURON_BLOCK];
   for (int e0 = 0; e0 < n; e0 += NEURON_BLOCK) {
     const int nb = n - e0 < NEURON_BLOCK ? n - e0 : NEURON_BLOCK;
     const float *beta = p->beta + e0, *gamma = p->gamma + e0, *delta = p->delta + e0;
@@ -101,22 +103,30 @@ void sb_neuron_forward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p,
         sb_surrogate_primitive_block(cfg->surrogate, u, s, nb);
       else
         for (int e = 0; e < nb; e++) s[e] = fire(cfg, u[e]);
-      if (once) {
-        /* The mask follows the hard decisions in every mode, so it is a constant the smooth
-         * gradient check can see too. */
-        for (int e = 0; e < nb; e++) {
-          s[e] *= 1.0f - fired[e];
-          fired[e] = fmaxf(fired[e], fire(cfg, u[e]));
+      /* sr: the spike the reset uses. A detached reset sees a constant, so it uses the hard
+       * decision, which in smooth mode keeps the forward consistent with the gradient. The
+       * single-spike mask follows the hard decisions in every mode for the same reason. */
+      for (int e = 0; e < nb; e++) {
+        const float mask = 1.0f - fired[e], decided = fire(cfg, u[e]);
+        if (once) {
+          s[e] *= mask;
+          fired[e] = fmaxf(fired[e], decided);
         }
+        sr[e] = detach ? decided * mask : s[e];
       }
       if (hard)
-        for (int e = 0; e < nb; e++) v[e] = h[e] * (1.0f - s[e]) + s[e] * vr;
+        for (int e = 0; e < nb; e++) v[e] = h[e] * (1.0f - sr[e]) + sr[e] * vr;
       else
-        for (int e = 0; e < nb; e++) v[e] = h[e] - rho * s[e] * theta[e];
+        for (int e = 0; e < nb; e++) v[e] = h[e] - rho * sr[e] * theta[e];
       memcpy(S + t * stride_t + e0, s, (size_t)nb * sizeof(float));
       if (H) memcpy(H + t * stride_t + e0, h, (size_t)nb * sizeof(float));
     }
   }
+}
+
+/* The spike the reset used at a step (see the forward pass). */
+static inline float reset_spike(const sb_neuron_cfg *cfg, float s, float u, int unmasked) {
+  return cfg->detach_reset ? fire(cfg, u) * (unmasked ? 1.0f : 0.0f) : s;
 }
 
 void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p, int T, int n,
@@ -153,15 +163,17 @@ void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p
       if (once)
         for (int e = 0; e < nb; e++) sg[e] *= first[e] >= t ? 1.0f : 0.0f;
       float gh[NEURON_BLOCK];
-      /* carry = dL/dV[t] from the future; dV/dH and dV/dθ depend on the reset. */
+      /* carry = dL/dV[t] from the future; dV/dH and dV/dθ depend on the reset, which used the
+       * spike sr (the hard decision when detached, as in the forward pass). */
       for (int e = 0; e < nb; e++) {
+        const float sr = reset_spike(cfg, s[e], u[e], !once || first[e] >= t);
         float dvdh, dvdth;
         if (hard) {
-          dvdh = (1.0f - s[e]) + (vr - h[e]) * sg[e] * keep;
+          dvdh = (1.0f - sr) + (vr - h[e]) * sg[e] * keep;
           dvdth = -(vr - h[e]) * sg[e] * keep;
         } else {
           dvdh = 1.0f - rho * theta[e] * sg[e] * keep;
-          dvdth = -rho * s[e] + rho * theta[e] * sg[e] * keep;
+          dvdth = -rho * sr + rho * theta[e] * sg[e] * keep;
         }
         gh[e] = ds[e] * sg[e] + carry[e] * dvdh;
         gth[e] += -ds[e] * sg[e] + carry[e] * dvdth;
@@ -172,7 +184,9 @@ void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p
         for (int e = 0; e < nb; e++) {
           float vprev = 0.0f;
           if (t > 0) {
-            const float hp = H[(t - 1) * stride_t + e0 + e], sp = S[(t - 1) * stride_t + e0 + e];
+            const float hp = H[(t - 1) * stride_t + e0 + e];
+            const float sp = reset_spike(cfg, S[(t - 1) * stride_t + e0 + e], hp - theta[e],
+                                         !once || first[e] >= t - 1);
             vprev = hard ? hp * (1.0f - sp) + sp * vr : hp - rho * sp * theta[e];
           }
           const float dhdb = decay_input ? vprev - x[e] - (hard ? vr : 0.0f) : vprev;
@@ -491,7 +505,8 @@ static void adaptive_forward(neuron_layer *l, const sb_ctx *c, float *H) {
       const float he = l->beta_c[ch] * l->v[e] + l->gamma_c[ch] * x[e] + l->delta_c[ch];
       const float u = he - th;
       const float se = c->smooth ? sb_surrogate_primitive(l->cfg.surrogate, u) : fire(&l->cfg, u);
-      l->v[e] = hard ? he * (1.0f - se) + se * vr : he - rho * se * th;
+      const float sr = reset_spike(&l->cfg, se, u, 1);
+      l->v[e] = hard ? he * (1.0f - sr) + sr * vr : he - rho * sr * th;
       s[e] = se;
       h[e] = he;
     }
@@ -530,13 +545,14 @@ static void adaptive_backward(neuron_layer *l, const sb_ctx *c) {
       const int ch = channel_of(l, e);
       const float th = l->theta_c[ch] + a * r[e % l->numel];
       const float sg = sb_surrogate_grad(l->cfg.surrogate, h[e] - th);
+      const float sr = reset_spike(&l->cfg, s[e], h[e] - th, 1);
       float dvdh, dvdth;
       if (hard) {
-        dvdh = (1.0f - s[e]) + (vr - h[e]) * sg * keep;
+        dvdh = (1.0f - sr) + (vr - h[e]) * sg * keep;
         dvdth = -(vr - h[e]) * sg * keep;
       } else {
         dvdh = 1.0f - rho * th * sg * keep;
-        dvdth = -rho * s[e] + rho * th * sg * keep;
+        dvdth = -rho * sr + rho * th * sg * keep;
       }
       const float gv = l->carry[e];
       const float gh = ds[e] * sg + gv * dvdh;
