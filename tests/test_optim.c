@@ -80,11 +80,29 @@ static void optimisers(void) {
 }
 
 static void schedule_and_clip(void) {
-  CHECK_NEAR(sb_schedule_lr(SB_SCHED_COSINE, 1e-3, 1e-5, 0, 10), 1e-3, 1e-15);
-  CHECK_NEAR(sb_schedule_lr(SB_SCHED_COSINE, 1e-3, 1e-5, 5, 10), (1e-3 + 1e-5) / 2, 1e-15);
-  CHECK_NEAR(sb_schedule_lr(SB_SCHED_COSINE, 1e-3, 0, 2, 8),
-             1e-3 * (1 + cos(M_PI * 2 / 8)) / 2, 1e-15);
-  CHECK_NEAR(sb_schedule_lr(SB_SCHED_CONSTANT, 1e-3, 0, 7, 8), 1e-3, 0);
+  sb_schedule c = {.kind = SB_SCHED_COSINE, .base_lr = 1e-3, .eta_min = 1e-5, .cosine_epochs = 10};
+  CHECK_NEAR(sb_schedule_lr(&c, 0), 1e-3, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(&c, 5), (1e-3 + 1e-5) / 2, 1e-15);
+  c.eta_min = 0;
+  c.cosine_epochs = 8;
+  CHECK_NEAR(sb_schedule_lr(&c, 2), 1e-3 * (1 + cos(M_PI * 2 / 8)) / 2, 1e-15);
+  c.kind = SB_SCHED_CONSTANT;
+  CHECK_NEAR(sb_schedule_lr(&c, 7), 1e-3, 0);
+  /* Warm restarts T_0 = 10, T_mult = 2 (APEX): cycles [0,10), [10,30), [30,70). */
+  sb_schedule w = {.kind = SB_SCHED_COSINE_RESTARTS, .base_lr = 1e-3, .restart_period = 10,
+                   .restart_mult = 2};
+  CHECK_NEAR(sb_schedule_lr(&w, 0), 1e-3, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(&w, 5), 0.5e-3, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(&w, 10), 1e-3, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(&w, 20), 0.5e-3, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(&w, 34), 1e-3 * (1 + cos(M_PI * 4 / 40)) / 2, 1e-15);
+  /* timm warmup + cosine (SDT): 20 warmup epochs from 1e-6, cosine over 300, then 1e-5. */
+  sb_schedule t = {.kind = SB_SCHED_WARMUP_COSINE, .base_lr = 3e-4, .eta_min = 1e-5,
+                   .cosine_epochs = 300, .warmup_epochs = 20, .warmup_lr = 1e-6};
+  CHECK_NEAR(sb_schedule_lr(&t, 0), 1e-6, 1e-18);
+  CHECK_NEAR(sb_schedule_lr(&t, 10), 1e-6 + 10 * (3e-4 - 1e-6) / 20, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(&t, 20), 1e-5 + (3e-4 - 1e-5) * (1 + cos(M_PI * 20 / 300)) / 2, 1e-15);
+  CHECK_NEAR(sb_schedule_lr(&t, 305), 1e-5, 0);
   float g[2] = {3.0f, 4.0f};
   CHECK_NEAR(sb_clip_grad_norm(g, 2, 1.0), 5.0, 1e-12);
   CHECK_NEAR(g[0], 0.6, 1e-6);

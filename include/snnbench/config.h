@@ -30,8 +30,10 @@ typedef struct {
     int epochs, batch_size;
     char optimizer[16];
     double lr, weight_decay, momentum;
-    char schedule[16];
+    char schedule[24];
     double eta_min, grad_clip, label_smoothing;
+    int cosine_epochs, restart_period, restart_mult, warmup_epochs;
+    double warmup_lr;
   } train;
   struct {
     int batch_size;

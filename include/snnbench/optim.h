@@ -35,10 +35,32 @@ void sb_optimizer_step(sb_optimizer *o, float *w, const float *g, float lr);
  * Returns the norm before clipping. */
 double sb_clip_grad_norm(float *g, long n, double max_norm);
 
-typedef enum { SB_SCHED_CONSTANT, SB_SCHED_COSINE } sb_schedule_kind;
+/* Learning-rate schedules, stepped once per epoch:
+ *   constant
+ *   cosine           torch CosineAnnealingLR(T_max = cosine_epochs), from base to eta_min
+ *   cosine_restarts  torch CosineAnnealingWarmRestarts(T_0 = restart_period, T_mult)
+ *   warmup_cosine    timm CosineLRScheduler: linear warmup from warmup_lr over warmup_epochs
+ *                    (epochs counted from 0, no warmup prefix), cosine over cosine_epochs, then
+ *                    eta_min (the cooldown epochs after cosine_epochs) */
+typedef enum {
+  SB_SCHED_CONSTANT,
+  SB_SCHED_COSINE,
+  SB_SCHED_COSINE_RESTARTS,
+  SB_SCHED_WARMUP_COSINE
+} sb_schedule_kind;
 
-/* Learning rate for epoch e (0-based) of n_epochs, stepped per epoch like torch's schedulers. */
-double sb_schedule_lr(sb_schedule_kind kind, double base_lr, double eta_min, int epoch,
-                      int n_epochs);
+typedef struct {
+  sb_schedule_kind kind;
+  double base_lr, eta_min;
+  int cosine_epochs;
+  int restart_period, restart_mult;
+  int warmup_epochs;
+  double warmup_lr;
+} sb_schedule;
+
+/* Parses a schedule name; 0 on success. */
+int sb_schedule_parse(const char *name, sb_schedule_kind *kind);
+/* Learning rate for epoch e (0-based). */
+double sb_schedule_lr(const sb_schedule *s, int epoch);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "snnbench/kernels.h"
 
@@ -65,9 +66,39 @@ double sb_clip_grad_norm(float *g, long n, double max_norm) {
   return norm;
 }
 
-double sb_schedule_lr(sb_schedule_kind kind, double base_lr, double eta_min, int epoch,
-                      int n_epochs) {
-  if (kind == SB_SCHED_COSINE && n_epochs > 0)
-    return eta_min + (base_lr - eta_min) * (1.0 + cos(M_PI * epoch / n_epochs)) / 2.0;
-  return base_lr;
+int sb_schedule_parse(const char *name, sb_schedule_kind *kind) {
+  static const char *const names[] = {"constant", "cosine", "cosine_restarts", "warmup_cosine"};
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(name, names[i])) {
+      *kind = (sb_schedule_kind)i;
+      return 0;
+    }
+  return -1;
+}
+
+static double cosine(double base, double eta_min, double t, double period) {
+  return eta_min + (base - eta_min) * (1.0 + cos(M_PI * t / period)) / 2.0;
+}
+
+double sb_schedule_lr(const sb_schedule *s, int epoch) {
+  switch (s->kind) {
+    case SB_SCHED_COSINE:
+      return cosine(s->base_lr, s->eta_min, epoch, s->cosine_epochs);
+    case SB_SCHED_COSINE_RESTARTS: {
+      /* Find the cycle holding `epoch`: cycles last T_0, T_0·mult, T_0·mult², ... */
+      long period = s->restart_period, t = epoch;
+      while (t >= period) {
+        t -= period;
+        period *= s->restart_mult;
+      }
+      return cosine(s->base_lr, s->eta_min, (double)t, (double)period);
+    }
+    case SB_SCHED_WARMUP_COSINE:
+      if (epoch < s->warmup_epochs)
+        return s->warmup_lr + epoch * (s->base_lr - s->warmup_lr) / s->warmup_epochs;
+      if (epoch >= s->cosine_epochs) return s->eta_min;
+      return cosine(s->base_lr, s->eta_min, epoch, s->cosine_epochs);
+    default:
+      return s->base_lr;
+  }
 }

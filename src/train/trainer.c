@@ -148,8 +148,15 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
                                                                         : SB_OPT_ADAM;
   sb_optimizer_init(&opt, ok, m->n_param_values, (float)cfg->train.weight_decay,
                     (float)cfg->train.momentum);
-  const sb_schedule_kind sk =
-      !strcmp(cfg->train.schedule, "cosine") ? SB_SCHED_COSINE : SB_SCHED_CONSTANT;
+  sb_schedule sched = {.base_lr = cfg->train.lr,
+                       .eta_min = cfg->train.eta_min,
+                       .cosine_epochs = cfg->train.cosine_epochs ? cfg->train.cosine_epochs
+                                                                 : cfg->train.epochs,
+                       .restart_period = cfg->train.restart_period,
+                       .restart_mult = cfg->train.restart_mult,
+                       .warmup_epochs = cfg->train.warmup_epochs,
+                       .warmup_lr = cfg->train.warmup_lr};
+  sb_schedule_parse(cfg->train.schedule, &sched.kind);
 
   const int C = d->n_classes;
   float *xbuf = sb_xmalloc(
@@ -168,7 +175,7 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
 
   sb_ctx ctx = {.T = cfg->timesteps, .seed = seed, .n_epochs = cfg->train.epochs};
   for (int ep = 0; ep < cfg->train.epochs && !st; ep++) {
-    const double lr = sb_schedule_lr(sk, cfg->train.lr, cfg->train.eta_min, ep, cfg->train.epochs);
+    const double lr = sb_schedule_lr(&sched, ep);
     memcpy(order, v.train, (size_t)v.n_train * sizeof(int32_t));
     sb_rng r;
     sb_rng_init(&r, seed, sb_stream(SB_STREAM_SHUFFLE, (uint32_t)ep));
