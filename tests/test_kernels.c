@@ -32,6 +32,7 @@ static void spike_gemm_matches_blas(int M, int N, int K, float rate) {
   float *dY = malloc(sizeof(float) * M * N);
   float *dW1 = malloc(sizeof(float) * K * N), *dW2 = malloc(sizeof(float) * K * N);
   int32_t *idx = malloc(sizeof(int32_t) * M * K), *cnt = malloc(sizeof(int32_t) * M);
+  int32_t *cs = malloc(sizeof(int32_t) * (K + 1)), *cr = malloc(sizeof(int32_t) * M * K);
   fill_spikes(X, (long)M * K, rate, 1);
   fill_normal(W, (long)K * N, 2);
   fill_normal(dY, (long)M * N, 3);
@@ -39,11 +40,11 @@ static void spike_gemm_matches_blas(int M, int N, int K, float rate) {
   sb_sparse_gemm(M, N, K, X, 1, W, 0.0f, Y2, idx, cnt);
   CHECK_MSG(max_abs_diff(Y1, Y2, (long)M * N) < 1e-4, "forward %dx%dx%d rate %.2f", M, N, K, rate);
   sb_gemm(1, 0, K, N, M, 1.0f, X, K, dY, N, 0.0f, dW1, N);
-  sb_sparse_gemm_wgrad(M, N, K, X, 1, idx, cnt, dY, 0.0f, dW2);
+  sb_sparse_gemm_wgrad(M, N, K, X, 1, idx, cnt, dY, 0.0f, dW2, cs, cr);
   CHECK_MSG(max_abs_diff(dW1, dW2, (long)K * N) < 1e-3, "wgrad %dx%dx%d rate %.2f", M, N, K, rate);
   /* beta = 1 accumulates onto what is there. */
   memcpy(dW1, dW2, sizeof(float) * K * N);
-  sb_sparse_gemm_wgrad(M, N, K, X, 1, idx, cnt, dY, 1.0f, dW2);
+  sb_sparse_gemm_wgrad(M, N, K, X, 1, idx, cnt, dY, 1.0f, dW2, cs, cr);
   for (long i = 0; i < (long)K * N; i++) dW1[i] *= 2.0f;
   CHECK(max_abs_diff(dW1, dW2, (long)K * N) < 1e-3);
   /* Graded inputs (pooled spikes): values other than 1 must be multiplied in. */
@@ -52,9 +53,10 @@ static void spike_gemm_matches_blas(int M, int N, int K, float rate) {
   sb_sparse_gemm(M, N, K, X, 0, W, 0.0f, Y2, idx, cnt);
   CHECK_MSG(max_abs_diff(Y1, Y2, (long)M * N) < 1e-4, "graded forward rate %.2f", rate);
   sb_gemm(1, 0, K, N, M, 1.0f, X, K, dY, N, 0.0f, dW1, N);
-  sb_sparse_gemm_wgrad(M, N, K, X, 0, idx, cnt, dY, 0.0f, dW2);
+  sb_sparse_gemm_wgrad(M, N, K, X, 0, idx, cnt, dY, 0.0f, dW2, cs, cr);
   CHECK_MSG(max_abs_diff(dW1, dW2, (long)K * N) < 1e-3, "graded wgrad rate %.2f", rate);
   free(X), free(W), free(Y1), free(Y2), free(dY), free(dW1), free(dW2), free(idx), free(cnt);
+  free(cs), free(cr);
 }
 
 /* The same call with 1 and 2 threads must give the same bits. */

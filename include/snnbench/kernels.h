@@ -15,14 +15,20 @@ void sb_kernels_init(void);
 void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
 
+/* The same product as one BLAS call on the calling thread (for work that is already split). */
+void sb_gemm_serial(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                    int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
 /* Y[M,N] = beta*Y + X[M,K] * W[K,N] for a mostly-zero X (spike trains, pooled spikes): adds
  * the rows of W selected by each row's nonzeros, times their values unless `binary` says every
  * nonzero is 1. idx/cnt receive each row's nonzero columns, kept for the backward pass. */
 void sb_sparse_gemm(int M, int N, int K, const float *X, int binary, const float *W, float beta,
                     float *Y, int32_t *idx, int32_t *cnt);
-/* dW[K,N] = beta*dW + X^T * dY for the X that sb_sparse_gemm indexed into idx/cnt. */
+/* dW[K,N] = beta*dW + X^T * dY for the X that sb_sparse_gemm indexed into idx/cnt.
+ * col_start (K+1 ints) and col_rows (one int per nonzero) are scratch for the transposed lists. */
 void sb_sparse_gemm_wgrad(int M, int N, int K, const float *X, int binary, const int32_t *idx,
-                          const int32_t *cnt, const float *dY, float beta, float *dW);
+                          const int32_t *cnt, const float *dY, float beta, float *dW,
+                          int32_t *col_start, int32_t *col_rows);
 
 /* Sum of rows: out[n] (+)= sum_m X[m, n]. Fixed order for determinism. */
 void sb_sum_rows(int M, int N, const float *X, float beta, float *out);
@@ -31,6 +37,10 @@ void sb_sum_time(int T, long R, const float *X, float *out, int accumulate);
 
 /* Sum of squares in double, with a fixed partition (gradient clipping). */
 double sb_sum_squares(const float *x, long n);
+/* Single-threaded sums in double over eight fixed lanes: vectorised, and the same bits on every
+ * run (unlike a plain loop, which cannot vectorise a strict-order reduction). */
+double sb_sum_squares_serial(const float *x, long n);
+double sb_sum_serial(const float *x, long n);
 void sb_scale(float *x, long n, float s);
 
 /* Sizes a deterministic split: number of pieces for `n` units where each piece should hold at

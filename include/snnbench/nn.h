@@ -85,6 +85,10 @@ typedef struct {
   void (*backward)(sb_layer *l, const sb_ctx *c);
   /* One line of settings for `model info` (neuron settings, kernel sizes). May be NULL. */
   void (*describe)(const sb_layer *l, char *buf, size_t n);
+  /* Multiply-accumulates of the dense forward computation for one row (one sample at one
+   * step, or one sample when static), padding taps included: the work a GEMM does. NULL for
+   * layers without weight products. The benchmark derives its useful-FLOP count from it. */
+  double (*macs)(const sb_layer *l);
 } sb_layer_ops;
 
 struct sb_layer {
@@ -98,6 +102,7 @@ struct sb_layer {
   int in_accumulate[SB_MAX_INPUTS];
   sb_act out;
   int is_neuron;        /* output is a spike train counted in spike statistics */
+  double time_fwd, time_bwd; /* seconds spent here, accumulated when the model is profiled */
   sb_spike_stats stats; /* filled in eval when is_neuron */
   long n_params;
 };
@@ -124,6 +129,7 @@ struct sb_model {
   int n_buffers;
   sb_param *buffers;
   int T_max, B_max;
+  int profile;        /* accumulate per-layer forward/backward times (benchmarks) */
   sb_arena acts, param_arena;
 };
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snnbench/bench.h"
 #include "snnbench/config.h"
 #include "snnbench/data.h"
 #include "snnbench/kernels.h"
@@ -27,7 +28,10 @@ static const char *const k_usage =
     "  merge DIR              gather finished cells into DIR/results.h5\n"
     "  list models|layers|surrogates|datasets\n"
     "  model info NAME|FILE [--input CxHxW] [--classes N]\n"
-    "  info                   build and runtime environment\n";
+    "  info                   build and runtime environment\n"
+    "  bench mlp|cnn [--threads 1,2] [--samples N] [--epochs E] [--model M] [--reference PY]\n"
+    "                [--profile]\n"
+    "                         training samples/s against the PyTorch reference, GFLOP/s, RSS\n";
 
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "snnbench: ");
@@ -162,6 +166,43 @@ static int cmd_model(int argc, char **argv) {
   return 0;
 }
 
+static int cmd_bench(int argc, char **argv) {
+  sb_bench_opts o;
+  if (argc < 3 || sb_bench_defaults(argv[2], &o))
+    return usage_error("bench: %sexpected mlp or cnn", "");
+  for (int i = 3; i < argc; i++) {
+    if (!strcmp(argv[i], "--profile")) {
+      o.profile = 1;
+      continue;
+    }
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) return usage_error("bench: %s needs a value", argv[i]);
+    if (!strcmp(argv[i], "--threads")) {
+      o.n_threads = 0;
+      for (char *tok = strtok(argv[++i], ","); tok && o.n_threads < 8; tok = strtok(NULL, ",")) {
+        const int t = atoi(tok);
+        if (t < 1 || t > 1024) return usage_error("--threads: \"%s\" is not a thread count", tok);
+        o.threads[o.n_threads++] = t;
+      }
+    } else if (!strcmp(argv[i], "--samples")) {
+      o.samples = atoi(argv[++i]);
+      if (o.samples < 1) return usage_error("--samples: \"%s\" is not a positive count", argv[i]);
+    } else if (!strcmp(argv[i], "--epochs")) {
+      o.epochs = atoi(argv[++i]);
+      if (o.epochs < 1 || o.epochs > 16) return usage_error("--epochs: \"%s\" is not in 1..16", argv[i]);
+    } else if (!strcmp(argv[i], "--model")) {
+      o.model = argv[++i];
+    } else if (!strcmp(argv[i], "--reference")) {
+      o.reference = argv[++i];
+    } else if (!strcmp(argv[i], "--data")) {
+      o.data = argv[++i];
+    } else {
+      return usage_error("bench: unknown option %s", argv[i]);
+    }
+  }
+  return report(sb_bench(&o));
+}
+
 int main(int argc, char **argv) {
   sb_kernels_init();
   if (argc < 2) {
@@ -175,6 +216,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "merge")) return cmd_merge(argc, argv);
   if (!strcmp(cmd, "list")) return cmd_list(argc, argv);
   if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
+  if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);
   if (!strcmp(cmd, "info")) {
     sb_print_info();
     return 0;

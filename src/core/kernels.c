@@ -2,11 +2,15 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "snnbench/error.h"
 
+static int g_gemm_pieces = 2;
+
 void sb_kernels_init(void) {
+  if (getenv("SB_GEMM_PIECES")) g_gemm_pieces = atoi(getenv("SB_GEMM_PIECES"));
   /* The OpenMP build of OpenBLAS implements this with omp_set_num_threads(1), which would also
    * serialise our own loops; restore OpenMP's count afterwards. OpenBLAS keeps its own count at 1
    * and then never forks, inside or outside our parallel regions. */
@@ -28,7 +32,14 @@ static inline void piece_range(long n, int p, int i, long *lo, long *hi) {
   *hi = n * (i + 1) / p;
 }
 
-enum { GEMM_MIN_ROWS = 32, GEMM_MAX_PIECES = 64 };
+enum { GEMM_MIN_ROWS = 64, GEMM_MAX_PIECES = 64 };
+
+void sb_gemm_serial(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                    int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
 void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
@@ -44,7 +55,7 @@ void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
    * on (M, N), so every element is computed identically whatever the thread count. */
   const int split_rows = M >= N;
   const long units = split_rows ? M : N;
-  const int pieces = sb_pieces(units, GEMM_MIN_ROWS, GEMM_MAX_PIECES);
+  const int pieces = sb_pieces(units, GEMM_MIN_ROWS, g_gemm_pieces);
   if (pieces == 1) {
     cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
@@ -66,7 +77,73 @@ void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
   }
 }
 
+/* Eight floats, loadable from any 4-byte aligned address: with -march=native GCC maps it to one
+ * AVX register, without it to two SSE registers. */
+typedef float v8sf __attribute__((vector_size(32), aligned(4)));
+
 enum { SPIKE_BLOCK = 64, SPIKE_MIN_ROWS = 8 };
+
+/* Column indices of a row's nonzeros (ascending); returns how many. */
+static int nonzeros(const float *x, int K, int32_t *id) {
+  int c = 0;
+  for (int k = 0; k < K; k++) {
+    id[c] = k;
+    c += x[k] != 0.0f;
+  }
+  return c;
+}
+
+/* y[0..N) = beta·y + Σ_a vals[a]·R[id[a]][0..N), with vals NULL meaning all ones. Each block of
+ * 64 outputs stays in eight vector registers over the whole sum. */
+static void accumulate_rows(const float *R, int N, const int32_t *id, const float *vals, int c,
+                            float beta, float *y) {
+  const int full = N / SPIKE_BLOCK * SPIKE_BLOCK;
+  for (int n0 = 0; n0 < full; n0 += SPIKE_BLOCK) {
+    v8sf a0, a1, a2, a3, a4, a5, a6, a7;
+    v8sf *yv = (v8sf *)(y + n0);
+    if (beta == 0.0f) {
+      a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = (v8sf){0};
+    } else {
+      a0 = beta * yv[0], a1 = beta * yv[1], a2 = beta * yv[2], a3 = beta * yv[3];
+      a4 = beta * yv[4], a5 = beta * yv[5], a6 = beta * yv[6], a7 = beta * yv[7];
+    }
+    if (!vals) {
+      for (int a = 0; a < c; a++) {
+        const v8sf *r = (const v8sf *)(R + (long)id[a] * N + n0);
+        a0 += r[0], a1 += r[1], a2 += r[2], a3 += r[3];
+        a4 += r[4], a5 += r[5], a6 += r[6], a7 += r[7];
+      }
+    } else {
+      for (int a = 0; a < c; a++) {
+        const v8sf *r = (const v8sf *)(R + (long)id[a] * N + n0);
+        const float v = vals[a];
+        a0 += v * r[0], a1 += v * r[1], a2 += v * r[2], a3 += v * r[3];
+        a4 += v * r[4], a5 += v * r[5], a6 += v * r[6], a7 += v * r[7];
+      }
+    }
+    yv[0] = a0, yv[1] = a1, yv[2] = a2, yv[3] = a3, yv[4] = a4, yv[5] = a5, yv[6] = a6, yv[7] = a7;
+  }
+  for (int n = full; n < N; n++) { /* columns past the last full block */
+    float acc = beta == 0.0f ? 0.0f : beta * y[n];
+    for (int a = 0; a < c; a++) acc += (vals ? vals[a] : 1.0f) * R[(long)id[a] * N + n];
+    y[n] = acc;
+  }
+}
+
+enum { VALUE_CHUNK = 1024 };
+
+/* accumulate_rows with multipliers read from X: entry a weighs R[id[a]] by
+ * X[base + id[a]·stride], gathered a chunk at a time. */
+static void accumulate_valued(const float *R, int N, const int32_t *id, int c, const float *X,
+                              long base, long stride, float beta, float *y) {
+  float vals[VALUE_CHUNK];
+  if (c == 0) accumulate_rows(R, N, id, NULL, 0, beta, y);
+  for (int done = 0; done < c; done += VALUE_CHUNK) {
+    const int n = c - done < VALUE_CHUNK ? c - done : VALUE_CHUNK;
+    for (int a = 0; a < n; a++) vals[a] = X[base + (long)id[done + a] * stride];
+    accumulate_rows(R, N, id + done, vals, n, done ? 1.0f : beta, y);
+  }
+}
 
 void sb_sparse_gemm(int M, int N, int K, const float *X, int binary, const float *W, float beta,
                     float *Y, int32_t *idx, int32_t *cnt) {
@@ -76,44 +153,12 @@ void sb_sparse_gemm(int M, int N, int K, const float *X, int binary, const float
     long lo, hi;
     piece_range(M, pieces, p, &lo, &hi);
     for (long m = lo; m < hi; m++) {
-      const float *x = X + m * K;
       int32_t *id = idx + m * K;
-      int c = 0;
-      for (int k = 0; k < K; k++) {
-        id[c] = k;
-        c += x[k] != 0.0f;
-      }
-      cnt[m] = c;
-      float *y = Y + m * N;
-      /* Accumulate a block of outputs in registers over all active inputs. */
-      for (int n0 = 0; n0 < N; n0 += SPIKE_BLOCK) {
-        const int nb = N - n0 < SPIKE_BLOCK ? N - n0 : SPIKE_BLOCK;
-        float acc[SPIKE_BLOCK];
-        if (beta == 0.0f) {
-          for (int j = 0; j < SPIKE_BLOCK; j++) acc[j] = 0.0f;
-        } else {
-          for (int j = 0; j < nb; j++) acc[j] = beta * y[n0 + j];
-        }
-        if (binary && nb == SPIKE_BLOCK) {
-          for (int a = 0; a < c; a++) {
-            const float *w = W + (long)id[a] * N + n0;
-            for (int j = 0; j < SPIKE_BLOCK; j++) acc[j] += w[j];
-          }
-        } else if (nb == SPIKE_BLOCK) {
-          for (int a = 0; a < c; a++) {
-            const float v = x[id[a]];
-            const float *w = W + (long)id[a] * N + n0;
-            for (int j = 0; j < SPIKE_BLOCK; j++) acc[j] += v * w[j];
-          }
-        } else {
-          for (int a = 0; a < c; a++) {
-            const float v = x[id[a]];
-            const float *w = W + (long)id[a] * N + n0;
-            for (int j = 0; j < nb; j++) acc[j] += v * w[j];
-          }
-        }
-        for (int j = 0; j < nb; j++) y[n0 + j] = acc[j];
-      }
+      const int c = cnt[m] = nonzeros(X + m * K, K, id);
+      if (binary)
+        accumulate_rows(W, N, id, NULL, c, beta, Y + m * N);
+      else /* values X[m][id[a]] */
+        accumulate_valued(W, N, id, c, X, m * K, 1, beta, Y + m * N);
     }
   }
 }
@@ -121,36 +166,31 @@ void sb_sparse_gemm(int M, int N, int K, const float *X, int binary, const float
 enum { WGRAD_MIN_ROWS = 16 };
 
 void sb_sparse_gemm_wgrad(int M, int N, int K, const float *X, int binary, const int32_t *idx,
-                          const int32_t *cnt, const float *dY, float beta, float *dW) {
-  /* Each piece owns a range of weight rows and walks every sample's spike list in order, so each
-   * dW element sums its terms in ascending sample order whatever the thread count. */
+                          const int32_t *cnt, const float *dY, float beta, float *dW,
+                          int32_t *col_start, int32_t *col_rows) {
+  /* Transpose the row lists into column lists (a counting sort keeps rows ascending), so each
+   * weight row sums its terms in registers and in ascending sample order. */
+  memset(col_start, 0, (size_t)(K + 1) * sizeof(int32_t));
+  for (long m = 0; m < M; m++)
+    for (int a = 0; a < cnt[m]; a++) col_start[idx[m * K + a] + 1]++;
+  for (int k = 0; k < K; k++) col_start[k + 1] += col_start[k];
+  for (long m = 0; m < M; m++)
+    for (int a = 0; a < cnt[m]; a++) col_rows[col_start[idx[m * K + a]]++] = (int32_t)m;
+  for (int k = K; k > 0; k--) col_start[k] = col_start[k - 1]; /* undo the fill's advance */
+  col_start[0] = 0;
+
   const int pieces = sb_pieces(K, WGRAD_MIN_ROWS, GEMM_MAX_PIECES);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int p = 0; p < pieces; p++) {
     long lo, hi;
     piece_range(K, pieces, p, &lo, &hi);
-    if (beta == 0.0f) {
-      memset(dW + lo * N, 0, (size_t)(hi - lo) * N * sizeof(float));
-    } else if (beta != 1.0f) {
-      for (long i = lo * N; i < hi * N; i++) dW[i] *= beta;
-    }
-    for (long m = 0; m < M; m++) {
-      const int32_t *id = idx + m * K;
-      const int c = cnt[m];
-      /* Spike lists are sorted: skip to this piece's range. */
-      int a = 0;
-      while (a < c && id[a] < lo) a++;
-      const float *dy = dY + m * N;
-      const float *x = X + m * K;
-      for (; a < c && id[a] < hi; a++) {
-        float *w = dW + (long)id[a] * N;
-        if (binary) {
-          for (int n = 0; n < N; n++) w[n] += dy[n];
-        } else {
-          const float v = x[id[a]];
-          for (int n = 0; n < N; n++) w[n] += v * dy[n];
-        }
-      }
+    for (long k = lo; k < hi; k++) {
+      const int32_t *rows = col_rows + col_start[k];
+      const int c = col_start[k + 1] - col_start[k];
+      if (binary)
+        accumulate_rows(dY, N, rows, NULL, c, beta, dW + k * N);
+      else /* values X[rows[a]][k] */
+        accumulate_valued(dY, N, rows, c, X, k, K, beta, dW + k * N);
     }
   }
 }
@@ -190,6 +230,26 @@ void sb_sum_time(int T, long R, const float *X, float *out, int accumulate) {
 
 enum { SQ_PIECE = 1 << 16, SQ_MAX_PIECES = 4096 };
 
+double sb_sum_squares_serial(const float *x, long n) {
+  /* Eight fixed lanes break the add dependency chain so the loop vectorises, and the lanes are
+   * combined in a fixed order: the same bits on every run. */
+  double lane[8] = {0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) lane[j] += (double)x[i + j] * x[i + j];
+  for (; i < n; i++) lane[i & 7] += (double)x[i] * x[i];
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+double sb_sum_serial(const float *x, long n) {
+  double lane[8] = {0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) lane[j] += x[i + j];
+  for (; i < n; i++) lane[i & 7] += x[i];
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
 double sb_sum_squares(const float *x, long n) {
   long piece = SQ_PIECE;
   while ((n + piece - 1) / piece > SQ_MAX_PIECES) piece *= 2;
@@ -198,9 +258,7 @@ double sb_sum_squares(const float *x, long n) {
 #pragma omp parallel for schedule(static) if (pieces > 1)
   for (int p = 0; p < pieces; p++) {
     long lo = (long)p * piece, hi = lo + piece < n ? lo + piece : n;
-    double s = 0.0;
-    for (long i = lo; i < hi; i++) s += (double)x[i] * x[i];
-    partial[p] = s;
+    partial[p] = sb_sum_squares_serial(x + lo, hi - lo);
   }
   double total = 0.0;
   for (int p = 0; p < pieces; p++) total += partial[p];

@@ -470,5 +470,11 @@ static void conv_describe(const sb_layer *base, char *buf, size_t n) {
            l->allow_sparse ? "" : " (dense only)");
 }
 
-const sb_layer_ops sb_conv2d_ops = {"conv2d", sizeof(conv_layer), conv_build, conv_init,
-                                    conv_forward, conv_backward, conv_describe};
+static double conv_macs(const sb_layer *base) {
+  const conv_layer *l = (const conv_layer *)base;
+  return (double)l->cout * l->oh * l->ow * l->K;
+}
+
+const sb_layer_ops sb_conv2d_ops = {"conv2d",      sizeof(conv_layer), conv_build,
+                                    conv_init,     conv_forward,       conv_backward,
+                                    conv_describe, conv_macs};

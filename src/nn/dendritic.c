@@ -199,8 +199,14 @@ static void dmlp_describe(const sb_layer *base, char *buf, size_t n) {
   if (k < n) snprintf(buf + k, n - k, ", gated, not reset");
 }
 
+static double dmlp_macs(const sb_layer *base) {
+  const dmlp_layer *l = (const dmlp_layer *)base;
+  return 2.0 * l->in_f * l->out_f; /* the branch and gate products */
+}
+
 const sb_layer_ops sb_dendritic_mlp_ops = {"dendritic_mlp", sizeof(dmlp_layer), dmlp_build,
-                                           dmlp_init, dmlp_forward, dmlp_backward, dmlp_describe};
+                                           dmlp_init,       dmlp_forward,       dmlp_backward,
+                                           dmlp_describe,   dmlp_macs};
 
 /* ============================================================ dendritic_conv */
 
@@ -445,6 +451,11 @@ static void dconv_describe(const sb_layer *base, char *buf, size_t n) {
              l->theta, sb_surrogate_name(l->sg.kind), l->sg.alpha);
 }
 
+static double dconv_macs(const sb_layer *base) {
+  const dconv_layer *l = (const dconv_layer *)base;
+  return (double)l->nb * l->C * l->HW; /* the 1x1 gate */
+}
+
 const sb_layer_ops sb_dendritic_conv_ops = {"dendritic_conv", sizeof(dconv_layer), dconv_build,
-                                            dconv_init, dconv_forward, dconv_backward,
-                                            dconv_describe};
+                                            dconv_init,       dconv_forward,       dconv_backward,
+                                            dconv_describe,   dconv_macs};

@@ -12,13 +12,14 @@
 #include "nn/layers.h"
 
 /* Above this fraction of nonzeros, BLAS on the dense matrix beats summing selected rows. */
-#define SPARSE_MAX_DENSITY 0.30
+#define SPARSE_MAX_DENSITY 0.25
 
 typedef struct {
   sb_layer base;
   int in_f, out_f, bias;
   float *W, *dW, *b, *db;
   int32_t *idx, *cnt;  /* active inputs per row, from the sparse forward */
+  int32_t *col_start, *col_rows; /* the same lists by input, for the weight gradient */
   int allow_sparse;    /* spec "sparse": false forces BLAS (benchmarks, tests) */
   int used_sparse;     /* which kernel the last training forward used */
 } linear_layer;
@@ -53,6 +54,8 @@ static sb_status linear_build(sb_layer *base, sb_builder *b, const cJSON *spec) 
     const long rows = (long)(base->in[0]->is_static ? 1 : o->T) * o->B;
     sb_builder_bytes(b, (void **)&l->idx, (size_t)rows * l->in_f * sizeof(int32_t));
     sb_builder_bytes(b, (void **)&l->cnt, (size_t)rows * sizeof(int32_t));
+    sb_builder_bytes(b, (void **)&l->col_start, (size_t)(l->in_f + 1) * sizeof(int32_t));
+    sb_builder_bytes(b, (void **)&l->col_rows, (size_t)rows * l->in_f * sizeof(int32_t));
   }
   return SB_OK;
 }
@@ -94,18 +97,36 @@ static void linear_forward(sb_layer *base, const sb_ctx *c) {
 static void linear_backward(sb_layer *base, const sb_ctx *c) {
   linear_layer *l = (linear_layer *)base;
   sb_act *in = base->in[0];
-  const long rows = sb_act_rows(in, c->T, c->B);
+  const int rows = (int)sb_act_rows(in, c->T, c->B);
   const float *dY = base->out.g;
-  if (l->used_sparse)
-    sb_sparse_gemm_wgrad((int)rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->idx,
-                         l->cnt, dY, 0.0f, l->dW);
-  else
-    sb_gemm(1, 0, l->in_f, l->out_f, (int)rows, 1.0f, in->x, l->in_f, dY, l->out_f, 0.0f, l->dW,
-            l->out_f);
-  if (l->bias) sb_sum_rows((int)rows, l->out_f, dY, 0.0f, l->db);
-  if (in->needs_grad)
-    sb_gemm(0, 1, (int)rows, l->in_f, l->out_f, 1.0f, dY, l->out_f, l->W, l->out_f,
-            base->in_accumulate[0] ? 1.0f : 0.0f, in->g, l->in_f);
+  if (l->bias) sb_sum_rows(rows, l->out_f, dY, 0.0f, l->db);
+  if (!in->needs_grad) {
+    if (l->used_sparse)
+      sb_sparse_gemm_wgrad(rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->idx,
+                           l->cnt, dY, 0.0f, l->dW, l->col_start, l->col_rows);
+    else
+      sb_gemm(1, 0, l->in_f, l->out_f, rows, 1.0f, in->x, l->in_f, dY, l->out_f, 0.0f, l->dW,
+              l->out_f);
+    return;
+  }
+  /* The weight and input gradients are independent: two threads take one each, and each is a
+   * single call whose result does not depend on how many threads run. */
+  const float beta_dx = base->in_accumulate[0] ? 1.0f : 0.0f;
+#pragma omp parallel sections
+  {
+#pragma omp section
+    {
+      if (l->used_sparse)
+        sb_sparse_gemm_wgrad(rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->idx,
+                             l->cnt, dY, 0.0f, l->dW, l->col_start, l->col_rows);
+      else
+        sb_gemm_serial(1, 0, l->in_f, l->out_f, rows, 1.0f, in->x, l->in_f, dY, l->out_f, 0.0f,
+                       l->dW, l->out_f);
+    }
+#pragma omp section
+    sb_gemm_serial(0, 1, rows, l->in_f, l->out_f, 1.0f, dY, l->out_f, l->W, l->out_f, beta_dx,
+                   in->g, l->in_f);
+  }
 }
 
 static void linear_describe(const sb_layer *base, char *buf, size_t n) {
@@ -113,5 +134,11 @@ static void linear_describe(const sb_layer *base, char *buf, size_t n) {
   snprintf(buf, n, "%d -> %d%s", l->in_f, l->out_f, l->bias ? "" : " (no bias)");
 }
 
-const sb_layer_ops sb_linear_ops = {"linear", sizeof(linear_layer), linear_build, linear_init,
-                                    linear_forward, linear_backward, linear_describe};
+static double linear_macs(const sb_layer *base) {
+  const linear_layer *l = (const linear_layer *)base;
+  return (double)l->in_f * l->out_f;
+}
+
+const sb_layer_ops sb_linear_ops = {"linear",        sizeof(linear_layer), linear_build,
+                                    linear_init,     linear_forward,       linear_backward,
+                                    linear_describe, linear_macs};

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "snnbench/nn.h"
 
@@ -409,11 +410,19 @@ static void accumulate_spike_stats(sb_layer *l, const sb_ctx *c) {
   l->stats.samples += c->B;
 }
 
+static double wall_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void sb_model_forward(sb_model *m, const sb_ctx *c, const float *input) {
   m->input.x = (float *)input;
   for (int i = 0; i < m->n_layers; i++) {
     sb_layer *l = m->layers[i];
+    const double t0 = m->profile ? wall_s() : 0.0;
     l->ops->forward(l, c);
+    if (m->profile) l->time_fwd += wall_s() - t0;
     if (c->collect_stats && l->is_neuron) accumulate_spike_stats(l, c);
   }
 }
@@ -421,7 +430,10 @@ void sb_model_forward(sb_model *m, const sb_ctx *c, const float *input) {
 void sb_model_backward(sb_model *m, const sb_ctx *c) {
   for (int i = m->n_layers - 1; i >= 0; i--) {
     sb_layer *l = m->layers[i];
-    if (l->out.needs_grad) l->ops->backward(l, c);
+    if (!l->out.needs_grad) continue;
+    const double t0 = m->profile ? wall_s() : 0.0;
+    l->ops->backward(l, c);
+    if (m->profile) l->time_bwd += wall_s() - t0;
   }
 }
 

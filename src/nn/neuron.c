@@ -101,23 +101,29 @@ void sb_neuron_forward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p,
       }
       if (smooth)
         sb_surrogate_primitive_block(cfg->surrogate, u, s, nb);
+      else if (cfg->strict)
+        for (int e = 0; e < nb; e++) s[e] = u[e] > 0.0f ? 1.0f : 0.0f;
       else
-        for (int e = 0; e < nb; e++) s[e] = fire(cfg, u[e]);
+        for (int e = 0; e < nb; e++) s[e] = u[e] >= 0.0f ? 1.0f : 0.0f;
       /* sr: the spike the reset uses. A detached reset sees a constant, so it uses the hard
        * decision, which in smooth mode keeps the forward consistent with the gradient. The
        * single-spike mask follows the hard decisions in every mode for the same reason. */
-      for (int e = 0; e < nb; e++) {
-        const float mask = 1.0f - fired[e], decided = fire(cfg, u[e]);
-        if (once) {
-          s[e] *= mask;
-          fired[e] = fmaxf(fired[e], decided);
+      const float *spk = s;
+      if (once || detach) {
+        for (int e = 0; e < nb; e++) {
+          const float mask = 1.0f - fired[e], decided = fire(cfg, u[e]);
+          if (once) {
+            s[e] *= mask;
+            fired[e] = fmaxf(fired[e], decided);
+          }
+          sr[e] = detach ? decided * mask : s[e];
         }
-        sr[e] = detach ? decided * mask : s[e];
+        spk = sr;
       }
       if (hard)
-        for (int e = 0; e < nb; e++) v[e] = h[e] * (1.0f - sr[e]) + sr[e] * vr;
+        for (int e = 0; e < nb; e++) v[e] = h[e] * (1.0f - spk[e]) + spk[e] * vr;
       else
-        for (int e = 0; e < nb; e++) v[e] = h[e] - rho * sr[e] * theta[e];
+        for (int e = 0; e < nb; e++) v[e] = h[e] - rho * spk[e] * theta[e];
       memcpy(S + t * stride_t + e0, s, (size_t)nb * sizeof(float));
       if (H) memcpy(H + t * stride_t + e0, h, (size_t)nb * sizeof(float));
     }
@@ -136,7 +142,7 @@ void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p
   const float vr = cfg->v_reset, rho = cfg->reset_scale;
   const int hard = cfg->reset == SB_RESET_HARD, once = cfg->single_spike;
   const float keep = cfg->detach_reset ? 0.0f : 1.0f; /* 1 − D in SpikingJelly's notation */
-  const int static_x = x_stride_t == 0;
+  const int static_x = x_stride_t == 0, strict = cfg->strict;
   const int decay_input = cfg->kind == SB_NEURON_LIF && cfg->charge == SB_CHARGE_DECAY_INPUT;
   float carry[NEURON_BLOCK], u[NEURON_BLOCK], sg[NEURON_BLOCK], sum[NEURON_BLOCK];
   float gth[NEURON_BLOCK], gbe[NEURON_BLOCK];
@@ -162,21 +168,27 @@ void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p
       sb_surrogate_grad_block(cfg->surrogate, u, sg, nb);
       if (once)
         for (int e = 0; e < nb; e++) sg[e] *= first[e] >= t ? 1.0f : 0.0f;
-      float gh[NEURON_BLOCK];
-      /* carry = dL/dV[t] from the future; dV/dH and dV/dθ depend on the reset, which used the
-       * spike sr (the hard decision when detached, as in the forward pass). */
-      for (int e = 0; e < nb; e++) {
-        const float sr = reset_spike(cfg, s[e], u[e], !once || first[e] >= t);
-        float dvdh, dvdth;
-        if (hard) {
-          dvdh = (1.0f - sr) + (vr - h[e]) * sg[e] * keep;
-          dvdth = -(vr - h[e]) * sg[e] * keep;
-        } else {
-          dvdh = 1.0f - rho * theta[e] * sg[e] * keep;
-          dvdth = -rho * sr + rho * theta[e] * sg[e] * keep;
-        }
-        gh[e] = ds[e] * sg[e] + carry[e] * dvdh;
-        gth[e] += -ds[e] * sg[e] + carry[e] * dvdth;
+      /* sr: the spike the reset used (the hard decision when detached, as in forward). */
+      float srv[NEURON_BLOCK], gh[NEURON_BLOCK];
+      const float *sr = s;
+      if (cfg->detach_reset) {
+        for (int e = 0; e < nb; e++)
+          srv[e] = (strict ? u[e] > 0.0f : u[e] >= 0.0f) && (!once || first[e] >= t) ? 1.0f : 0.0f;
+        sr = srv;
+      }
+      /* carry = dL/dV[t] from the future; dV/dH and dV/dθ depend on the reset. */
+      if (hard) {
+        for (int e = 0; e < nb; e++)
+          gh[e] = ds[e] * sg[e] + carry[e] * ((1.0f - sr[e]) + (vr - h[e]) * sg[e] * keep);
+        if (dtheta)
+          for (int e = 0; e < nb; e++)
+            gth[e] += -ds[e] * sg[e] - carry[e] * (vr - h[e]) * sg[e] * keep;
+      } else {
+        for (int e = 0; e < nb; e++)
+          gh[e] = ds[e] * sg[e] + carry[e] * (1.0f - rho * keep * theta[e] * sg[e]);
+        if (dtheta)
+          for (int e = 0; e < nb; e++)
+            gth[e] += -ds[e] * sg[e] + carry[e] * rho * (theta[e] * sg[e] * keep - sr[e]);
       }
       if (dbeta) {
         /* dH/dβ = V[t−1] (− X[t] − V_reset for the decay-input charge, where γ = 1 − β). */
@@ -645,4 +657,4 @@ static void neuron_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_neuron_ops = {"neuron", sizeof(neuron_layer), neuron_build, neuron_init,
-                                    neuron_forward, neuron_backward, neuron_describe};
+                                    neuron_forward, neuron_backward, neuron_describe, NULL};
