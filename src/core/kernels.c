@@ -7,10 +7,12 @@
 
 #include "snnbench/error.h"
 
-static int g_gemm_pieces = 2;
+/* GEMMs split into (at most) this many fixed pieces: enough for two threads, and few enough
+ * that one thread loses little to repeated packing. The split must not follow the thread count:
+ * OpenBLAS results depend on how a product is divided. */
+enum { GEMM_PIECES = 2 };
 
 void sb_kernels_init(void) {
-  if (getenv("SB_GEMM_PIECES")) g_gemm_pieces = atoi(getenv("SB_GEMM_PIECES"));
   /* The OpenMP build of OpenBLAS implements this with omp_set_num_threads(1), which would also
    * serialise our own loops; restore OpenMP's count afterwards. OpenBLAS keeps its own count at 1
    * and then never forks, inside or outside our parallel regions. */
@@ -55,7 +57,7 @@ void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
    * on (M, N), so every element is computed identically whatever the thread count. */
   const int split_rows = M >= N;
   const long units = split_rows ? M : N;
-  const int pieces = sb_pieces(units, GEMM_MIN_ROWS, g_gemm_pieces);
+  const int pieces = sb_pieces(units, GEMM_MIN_ROWS, GEMM_PIECES);
   if (pieces == 1) {
     cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
