@@ -18,6 +18,13 @@ extern const sb_layer_ops sb_maxpool2d_ops;
 extern const sb_layer_ops sb_adaptive_avgpool2d_ops;
 extern const sb_layer_ops sb_sum_pool_ops;
 extern const sb_layer_ops sb_dropout_ops;
+extern const sb_layer_ops sb_add_ops;
+extern const sb_layer_ops sb_mul_ops;
+extern const sb_layer_ops sb_concat_ops;
+extern const sb_layer_ops sb_clamp_ops;
+extern const sb_layer_ops sb_sigmoid_ops;
+extern const sb_layer_ops sb_scale_ops;
+extern const sb_layer_ops sb_weighted_sum_ops;
 
 sb_status sb_neuron_parse(sb_builder *b, const sb_layer *l, const cJSON *spec, sb_neuron_cfg *cfg);
 void sb_neuron_apply_override(sb_neuron_cfg *cfg, const sb_neuron_override *o);
