@@ -7,7 +7,8 @@ static const sb_layer_ops *const k_layers[] = {
     &sb_linear_ops, &sb_neuron_ops, &sb_batchnorm_ops, &sb_mean_time_ops, &sb_flatten_ops,
     &sb_relu_ops, &sb_reshape_ops, &sb_avgpool2d_ops, &sb_maxpool2d_ops,
     &sb_adaptive_avgpool2d_ops, &sb_sum_pool_ops, &sb_dropout_ops, &sb_add_ops, &sb_mul_ops,
-    &sb_concat_ops, &sb_clamp_ops, &sb_sigmoid_ops, &sb_scale_ops, &sb_weighted_sum_ops, NULL};
+    &sb_concat_ops, &sb_clamp_ops, &sb_sigmoid_ops, &sb_scale_ops, &sb_weighted_sum_ops,
+    &sb_chebyshev_kan_ops, &sb_power_kan_ops, NULL};
 
 const sb_layer_ops *sb_layer_lookup(const char *type) {
   for (int i = 0; k_layers[i]; i++)

@@ -25,6 +25,8 @@ extern const sb_layer_ops sb_clamp_ops;
 extern const sb_layer_ops sb_sigmoid_ops;
 extern const sb_layer_ops sb_scale_ops;
 extern const sb_layer_ops sb_weighted_sum_ops;
+extern const sb_layer_ops sb_chebyshev_kan_ops;
+extern const sb_layer_ops sb_power_kan_ops;
 
 sb_status sb_neuron_parse(sb_builder *b, const sb_layer *l, const cJSON *spec, sb_neuron_cfg *cfg);
 void sb_neuron_apply_override(sb_neuron_cfg *cfg, const sb_neuron_override *o);
