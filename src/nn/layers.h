@@ -27,6 +27,9 @@ extern const sb_layer_ops sb_scale_ops;
 extern const sb_layer_ops sb_weighted_sum_ops;
 extern const sb_layer_ops sb_chebyshev_kan_ops;
 extern const sb_layer_ops sb_power_kan_ops;
+extern const sb_layer_ops sb_sparsity_mask_ops;
+extern const sb_layer_ops sb_temporal_attention_ops;
+extern const sb_layer_ops sb_time_softmax_readout_ops;
 
 sb_status sb_neuron_parse(sb_builder *b, const sb_layer *l, const cJSON *spec, sb_neuron_cfg *cfg);
 void sb_neuron_apply_override(sb_neuron_cfg *cfg, const sb_neuron_override *o);
@@ -70,5 +73,8 @@ static inline void sb_piece_range(long n, int pieces, int p, long *lo, long *hi)
 void sb_builder_partials(sb_builder *b, double **slot, long n);
 /* out[i] = sum over pieces of partial[p * n + i] (overwrites out). */
 void sb_partials_reduce(const double *partial, int pieces, long n, float *out);
+
+/* torch.quantile(v, q) with linear interpolation; sorts `values` (n of them) in place. */
+float sb_quantile_linear(float *values, long n, float q);
 
 #endif
