@@ -4,8 +4,13 @@
 #include "snnbench/rng.h"
 
 static const sb_layer_ops *const k_layers[] = {
-    &sb_linear_ops, &sb_conv2d_ops, &sb_neuron_ops, &sb_dendritic_mlp_ops, &sb_dendritic_conv_ops, &sb_batchnorm_ops, &sb_mean_time_ops, &sb_flatten_ops,
-    &sb_relu_ops, NULL};
+    &sb_linear_ops, &sb_conv2d_ops, &sb_neuron_ops, &sb_dendritic_mlp_ops,
+    &sb_dendritic_conv_ops, &sb_batchnorm_ops, &sb_mean_time_ops, &sb_flatten_ops, &sb_relu_ops,
+    &sb_reshape_ops, &sb_avgpool2d_ops, &sb_maxpool2d_ops, &sb_adaptive_avgpool2d_ops,
+    &sb_sum_pool_ops, &sb_dropout_ops, &sb_add_ops, &sb_mul_ops, &sb_concat_ops, &sb_clamp_ops,
+    &sb_sigmoid_ops, &sb_scale_ops, &sb_weighted_sum_ops, &sb_chebyshev_kan_ops,
+    &sb_power_kan_ops, &sb_sparsity_mask_ops, &sb_temporal_attention_ops,
+    &sb_time_softmax_readout_ops, NULL};
 
 const sb_layer_ops *sb_layer_lookup(const char *type) {
   for (int i = 0; k_layers[i]; i++)
@@ -21,6 +26,13 @@ void sb_init_uniform(float *w, long n, float bound, uint64_t seed, uint32_t laye
   sb_rng r;
   sb_rng_init(&r, seed, sb_stream(SB_STREAM_INIT, layer_index * 16u + tensor));
   for (long i = 0; i < n; i++) w[i] = sb_rng_uniform_range(&r, -bound, bound);
+}
+
+void sb_init_normal(float *w, long n, float mean, float std, uint64_t seed, uint32_t layer_index,
+                    uint32_t tensor) {
+  sb_rng r;
+  sb_rng_init(&r, seed, sb_stream(SB_STREAM_INIT, layer_index * 16u + tensor));
+  for (long i = 0; i < n; i++) w[i] = mean + std * sb_rng_normal(&r);
 }
 
 void sb_grad_store(float *dst, const float *src, long n, int accumulate) {
