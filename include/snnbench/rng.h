@@ -30,6 +30,22 @@ void sb_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
 static inline float sb_u32_to_unit(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
 static inline double sb_u32_to_unit_d(uint32_t x) { return (double)x * (1.0 / 4294967296.0); }
 
+/* A cheaper counter-based generator for per-element randomness (dropout masks, Bernoulli
+ * encodings), where millions of draws per batch make Philox's ten rounds the bottleneck:
+ * SplitMix64's output function applied to key + (index + 1)·γ, with the key itself a mix of
+ * (seed, stream, sub). Pure and position-addressed like sb_philox. */
+static inline uint64_t sb_mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+static inline uint64_t sb_fast_key(uint64_t seed, uint64_t stream, uint64_t sub) {
+  return sb_mix64(seed ^ sb_mix64(stream ^ sb_mix64(sub + 0x9e3779b97f4a7c15ull)));
+}
+static inline uint64_t sb_fast_draw(uint64_t key, uint64_t index) {
+  return sb_mix64(key + (index + 1) * 0x9e3779b97f4a7c15ull);
+}
+
 /* A sequential view on one stream for code that draws many numbers in order. */
 typedef struct {
   uint64_t seed, stream, index;

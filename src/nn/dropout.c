@@ -1,11 +1,13 @@
 /* Inverted dropout: in training each value is kept with probability 1 - p and scaled by
  * 1 / (1 - p); in evaluation the layer is the identity.
  *
- * The mask is a pure function of (trial seed, layer, global step, element) through the Philox
- * counter RNG, so it is the same for any thread count or rank and a replayed step draws the same
- * mask. Element e of a step's [T][B][numel] output uses word e % 4 of the Philox block at counter
- * (step << 32) | (e / 4). A static input becomes a dynamic output when p > 0: PyTorch draws a
- * fresh mask at every step of the time loop, and so does this layer. */
+ * The mask is a pure function of (trial seed, layer, global step, element) through the fast
+ * counter generator (sb_fast_draw, keyed by seed, layer stream and step), so it is the same for
+ * any thread count or rank and a replayed step draws the same mask. Element e of the
+ * [T][B][numel] output uses 16-bit field e % 4 of draw e / 4: keep when the field, as a
+ * fraction of 65536, is at least p (p is thus resolved to 1/65536). A static input becomes a
+ * dynamic output when p > 0: PyTorch draws a fresh mask at every step of the time loop, and
+ * so does this layer. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +24,7 @@ typedef struct {
 
 static const char *const dropout_keys[] = {"p", NULL};
 
-/* 4 values per Philox block and 2^32 blocks per step. */
+/* The draw index is 64-bit; a bound keeps the element count far from overflow. */
 #define DROPOUT_MAX_ELEMENTS (4.0 * 4294967296.0)
 
 static sb_status dropout_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
@@ -63,21 +65,23 @@ static void dropout_forward(sb_layer *base, const sb_ctx *c) {
     for (long off = 0; off < n; off += in_period) memcpy(y + off, x, (size_t)in_period * sizeof(float));
     return;
   }
-  const uint64_t stream = sb_stream(SB_STREAM_DROPOUT, (uint32_t)base->index);
-  const uint64_t step_base = c->step << 32;
-  const float p = l->p, s = l->keep_scale;
+  const uint64_t key = sb_fast_key(c->seed, sb_stream(SB_STREAM_DROPOUT, (uint32_t)base->index),
+                                   c->step);
+  const uint32_t threshold = (uint32_t)(l->p * 65536.0f + 0.5f);
+  const float s = l->keep_scale;
   uint8_t *mask = l->mask;
   const long blocks = (n + 3) / 4;
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (long blk = 0; blk < blocks; blk++) {
-    uint32_t w[4];
-    sb_philox(c->seed, stream, step_base | (uint64_t)blk, w);
+    const uint64_t z = sb_fast_draw(key, (uint64_t)blk);
     const long e0 = blk * 4, e1 = e0 + 4 < n ? e0 + 4 : n;
+    const long xe0 = in_period == n ? e0 : e0 % in_period; /* static input: read step-periodic */
     for (long e = e0; e < e1; e++) {
-      /* Keep with probability 1 - p: a 24-bit uniform u in [0, 1) at or above p. */
-      const uint8_t keep = sb_u32_to_unit(w[e - e0]) >= p;
+      const uint8_t keep = ((z >> (16 * (e - e0))) & 0xffff) >= threshold;
+      long xe = xe0 + (e - e0);
+      if (xe >= in_period) xe -= in_period;
       mask[e] = keep;
-      y[e] = keep ? x[e % in_period] * s : 0.0f;
+      y[e] = keep ? x[xe] * s : 0.0f;
     }
   }
 }

@@ -150,33 +150,91 @@ static sb_status max_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   return SB_OK;
 }
 
+/* Whether v replaces the running maximum: strictly larger keeps the first maximum (as
+ * PyTorch does), and a NaN wins so a diverging run is not hidden. Branch-free, because on
+ * spike maps and noisy activations the comparison is unpredictable. */
+static inline int takes_over(float v, float best) {
+  return (v > best) | ((v != v) & (best == best));
+}
+
+typedef float v8sf __attribute__((vector_size(32), aligned(4)));
+typedef int32_t v8si __attribute__((vector_size(32), aligned(4)));
+
+/* Lane-wise: where take is all ones, a, else b (as bits, so floats pass through unchanged). */
+static inline v8sf select_f(v8si take, v8sf a, v8sf b) {
+  return (v8sf)((take & (v8si)a) | (~take & (v8si)b));
+}
+static inline v8si select_i(v8si take, v8si a, v8si b) { return (take & a) | (~take & b); }
+static inline v8si takes_over_v(v8sf v, v8sf best) {
+  return (v > best) | ((v != v) & (best == best));
+}
+
+/* The common 2x2, stride 2, no padding window, eight outputs at a time: the two rows are split
+ * into their even and odd columns and the four candidates compared in raster order. */
+static void max_forward_2x2(const pool_layer *l, const float *x, float *y, int32_t *am) {
+  const v8si even = {0, 2, 4, 6, 8, 10, 12, 14}, odd = even + 1;
+  for (int oy = 0; oy < l->OH; oy++) {
+    const float *r0 = x + (long)2 * oy * l->W, *r1 = r0 + l->W;
+    int ox = 0;
+    for (; ox + 8 <= l->OW; ox += 8) {
+      const v8sf *p0 = (const v8sf *)(r0 + 2 * ox), *p1 = (const v8sf *)(r1 + 2 * ox);
+      const v8sf a = __builtin_shuffle(p0[0], p0[1], even), b = __builtin_shuffle(p0[0], p0[1], odd);
+      const v8sf c = __builtin_shuffle(p1[0], p1[1], even), d = __builtin_shuffle(p1[0], p1[1], odd);
+      v8si arg = 2 * oy * l->W + 2 * ox + even;
+      v8sf best = a;
+      v8si t = takes_over_v(b, best);
+      best = select_f(t, b, best), arg = select_i(t, arg + 1, arg);
+      const v8si base = 2 * oy * l->W + 2 * ox + even;
+      t = takes_over_v(c, best);
+      best = select_f(t, c, best), arg = select_i(t, base + l->W, arg);
+      t = takes_over_v(d, best);
+      best = select_f(t, d, best), arg = select_i(t, base + l->W + 1, arg);
+      *(v8sf *)(y + oy * l->OW + ox) = best;
+      *(v8si *)(am + oy * l->OW + ox) = arg;
+    }
+    for (; ox < l->OW; ox++) {
+      const int i = 2 * oy * l->W + 2 * ox;
+      const float cand[4] = {r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
+      const int where[4] = {i, i + 1, i + l->W, i + l->W + 1};
+      float best = cand[0];
+      int arg = where[0];
+      for (int k = 1; k < 4; k++)
+        if (takes_over(cand[k], best)) best = cand[k], arg = where[k];
+      y[oy * l->OW + ox] = best;
+      am[oy * l->OW + ox] = arg;
+    }
+  }
+}
+
 static void max_forward(sb_layer *base, const sb_ctx *c) {
   pool_layer *l = (pool_layer *)base;
   const long np = planes(base, l, c), in_plane = (long)l->H * l->W, out_plane = (long)l->OH * l->OW;
   const float *X = base->in[0]->x;
   float *Y = base->out.x;
+  const int fast = l->k == 2 && l->s == 2 && l->p == 0;
 #pragma omp parallel for schedule(static) if (np * in_plane > POOL_PARALLEL_MIN)
   for (long q = 0; q < np; q++) {
     const float *x = X + q * in_plane;
     float *y = Y + q * out_plane;
     int32_t *am = l->argmax + q * out_plane;
+    if (fast) {
+      max_forward_2x2(l, x, y, am);
+      continue;
+    }
     for (int oy = 0; oy < l->OH; oy++) {
       const int y0 = oy * l->s - l->p;
       const int ya = y0 < 0 ? 0 : y0, yb = y0 + l->k > l->H ? l->H : y0 + l->k;
       for (int ox = 0; ox < l->OW; ox++) {
         const int x0 = ox * l->s - l->p;
         const int xa = x0 < 0 ? 0 : x0, xb = x0 + l->k > l->W ? l->W : x0 + l->k;
-        /* Raster order with a strict comparison keeps the first maximum, as PyTorch does; a NaN
-         * wins, as in PyTorch, so a diverging run is not hidden. */
         int best = ya * l->W + xa;
         float vbest = x[best];
         for (int iy = ya; iy < yb; iy++)
           for (int ix = xa; ix < xb; ix++) {
             const float v = x[iy * l->W + ix];
-            if (v > vbest || (v != v && vbest == vbest)) {
-              vbest = v;
-              best = iy * l->W + ix;
-            }
+            const int t = takes_over(v, vbest);
+            vbest = t ? v : vbest;
+            best = t ? iy * l->W + ix : best;
           }
         y[oy * l->OW + ox] = vbest;
         am[oy * l->OW + ox] = best;
