@@ -115,7 +115,7 @@ static void nmnist(void) {
   nmnist_tree(root);
   const tw_event a[3] = {{0, 0, 1, 100}, {33, 33, 0, 0x7FFFFF}, {5, 6, 1, 200}};
   const tw_event b[1] = {{17, 4, 0, 42}};
-  char p[600];
+  char p[700];
   snprintf(p, sizeof p, "%s/Train/3/00002.bin", root);
   tw_write(p, g_buf, tw_nmnist(g_buf, a, 3));
   snprintf(p, sizeof p, "%s/Train/3/00001.bin", root);
