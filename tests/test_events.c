@@ -46,21 +46,30 @@ static void binning(void) {
   const uint32_t t[3] = {0, 900, 100};
   float f[5 * 2 * 12];
   /* By number, T = 2: di = 1, frame 0 = event 0, frame 1 = events 1 and 2 (last runs to n). */
-  sb_events_to_frames(xyp, t, 3, 2, SB_SPLIT_BY_NUMBER, 3, 4, f);
+  sb_events_to_frames(xyp, t, 3, 2, SB_SPLIT_BY_NUMBER, 3, 4, f, 24);
   float want[2 * 2 * 12] = {0};
   want[0 * 24 + 1 * 12 + 0 * 4 + 0] = 1;   /* frame 0, p 1, y 0, x 0 */
   want[1 * 24 + 0 * 12 + 2 * 4 + 3] = 1;   /* frame 1, p 0, y 2, x 3 */
   want[1 * 24 + 1 * 12 + 2 * 4 + 1] = 1;   /* frame 1, p 1, y 2, x 1 */
   CHECK(!memcmp(f, want, sizeof want));
   /* By time, T = 2: dt = 900 / 2 = 450; t = 0, 100 in frame 0, t = 900 in frame 1. */
-  sb_events_to_frames(xyp, t, 3, 2, SB_SPLIT_BY_TIME, 3, 4, f);
+  sb_events_to_frames(xyp, t, 3, 2, SB_SPLIT_BY_TIME, 3, 4, f, 24);
   float want_t[2 * 2 * 12] = {0};
   want_t[0 * 24 + 1 * 12 + 0 * 4 + 0] = 1;
   want_t[0 * 24 + 1 * 12 + 2 * 4 + 1] = 1;
   want_t[1 * 24 + 0 * 12 + 2 * 4 + 3] = 1;
   CHECK(!memcmp(f, want_t, sizeof want_t));
+  /* The same frames written with a larger stride, as into a time-major batch: the gaps between
+   * frames are left alone. */
+  float wide[2 * 30];
+  for (int k = 0; k < 60; k++) wide[k] = -1;
+  sb_events_to_frames(xyp, t, 3, 2, SB_SPLIT_BY_TIME, 3, 4, wide, 30);
+  CHECK(!memcmp(wide, want_t, 24 * sizeof(float)) && !memcmp(wide + 30, want_t + 24, 24 * sizeof(float)));
+  CHECK(wide[24] == -1 && wide[29] == -1 && wide[54] == -1);
+  sb_frames_finish(wide, 2, 24, 30, 0, SB_FRAMES_BY_MAX);
+  CHECK(wide[24] == -1 && wide[12] == 1);
   /* Fewer events than frames: SpikingJelly's di = 0 puts all of them in the last frame. */
-  sb_events_to_frames(xyp, t, 3, 5, SB_SPLIT_BY_NUMBER, 3, 4, f);
+  sb_events_to_frames(xyp, t, 3, 5, SB_SPLIT_BY_NUMBER, 3, 4, f, 24);
   float total_last = 0, total = 0;
   for (int k = 0; k < 5 * 24; k++) total += f[k];
   for (int k = 4 * 24; k < 5 * 24; k++) total_last += f[k];
@@ -74,7 +83,7 @@ static void binning(void) {
     ts[i] = (uint32_t)i;
   }
   float g[4 * 2 * 4];
-  sb_events_to_frames(one, ts, 100, 3, SB_SPLIT_BY_NUMBER, 2, 2, g);
+  sb_events_to_frames(one, ts, 100, 3, SB_SPLIT_BY_NUMBER, 2, 2, g, 8);
   for (int j = 0; j < 3; j++) {
     const float on = g[j * 8 + 4 + 3], off = g[j * 8 + 3];
     CHECK_MSG(on + off == (j < 2 ? 33 : 34), "frame %d has %g events", j, on + off);
@@ -83,7 +92,7 @@ static void binning(void) {
   CHECK(g[3] == 17 && g[4 + 3] == 16);
   /* By time, T = 4: span 99, dt = 24: windows [0,24) [24,48) [48,72) and [72, end] -> 24, 24, 24,
    * 28 (SpikingJelly's integer dt, last window to the end). */
-  sb_events_to_frames(one, ts, 100, 4, SB_SPLIT_BY_TIME, 2, 2, g);
+  sb_events_to_frames(one, ts, 100, 4, SB_SPLIT_BY_TIME, 2, 2, g, 8);
   for (int j = 0; j < 4; j++) {
     const float n = g[j * 8 + 4 + 3] + g[j * 8 + 3];
     CHECK_MSG(n == (j < 3 ? 24 : 28), "time frame %d has %g events", j, n);
@@ -92,13 +101,13 @@ static void binning(void) {
 
   /* Clipping and scaling. */
   float c[4] = {0, 1, 3, 5};
-  sb_frames_finish(c, 4, 2, SB_FRAMES_BY_CLIP);
+  sb_frames_finish(c, 1, 4, 4, 2, SB_FRAMES_BY_CLIP);
   CHECK(c[0] == 0 && c[1] == 0.5f && c[2] == 1 && c[3] == 1);
   float m[4] = {0, 1, 3, 5};
-  sb_frames_finish(m, 4, 0, SB_FRAMES_BY_MAX);
+  sb_frames_finish(m, 1, 4, 4, 0, SB_FRAMES_BY_MAX);
   CHECK(m[1] == 1.0f / 5 && m[2] == 3.0f / 5 && m[3] == 1);
   float k[4] = {0, 1, 3, 5};
-  sb_frames_finish(k, 4, 4, SB_FRAMES_COUNTS);
+  sb_frames_finish(k, 1, 4, 4, 4, SB_FRAMES_COUNTS);
   CHECK(k[2] == 3 && k[3] == 4);
 }
 
@@ -145,8 +154,8 @@ static void nmnist(void) {
   /* The decoded sample bins to the expected frames. */
   float f[2 * 2 * 34 * 34];
   const int64_t o = tr.ev_off[1];
-  sb_events_to_frames(tr.ev_xyp + o, tr.ev_t + o, 3, 2, SB_SPLIT_BY_NUMBER, 34, 34, f);
   const long plane = 34 * 34;
+  sb_events_to_frames(tr.ev_xyp + o, tr.ev_t + o, 3, 2, SB_SPLIT_BY_NUMBER, 34, 34, f, 2 * plane);
   CHECK(f[plane + 0] == 1 && f[2 * plane + 33 * 34 + 33] == 1 && f[3 * plane + 6 * 34 + 5] == 1);
   float sum = 0;
   for (long k = 0; k < 4 * plane; k++) sum += f[k];

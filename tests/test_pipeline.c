@@ -427,7 +427,8 @@ static void event_frames(void) {
   int ok = 1;
   for (int r = 0; r < 2; r++) {
     const int64_t o = d->train.ev_off[idx[r]], n = d->train.ev_off[idx[r] + 1] - o;
-    sb_events_to_frames(d->train.ev_xyp + o, d->train.ev_t + o, n, 2, SB_SPLIT_BY_NUMBER, 34, 34, f);
+    sb_events_to_frames(d->train.ev_xyp + o, d->train.ev_t + o, n, 2, SB_SPLIT_BY_NUMBER, 34, 34, f,
+                        numel);
     for (int t = 0; t < 2; t++)
       ok &= !memcmp(x + ((long)t * 2 + r) * numel, f + (long)t * numel, (size_t)numel * sizeof(float));
   }
@@ -435,6 +436,30 @@ static void event_frames(void) {
   /* Sample 0 (row 1): event 0 in frame 0 at (p1, 0, 0); events 1, 2 in frame 1. */
   CHECK(x[(0 * 2 + 1) * numel + 34 * 34] == 1 && x[(1 * 2 + 1) * numel + 33 * 34 + 33] == 1);
   sb_pipeline_free(p);
+  /* Augmented training batches: a certain flip mirrors every frame; evaluation batches of the
+   * same pipeline are not augmented. */
+  c.data.augment.hflip = 1.0;
+  p = make(&c, d);
+  key.train = 1;
+  sb_pipeline_batch(p, &d->train, idx, 2, &key, x, y, NULL);
+  ok = 1;
+  for (int r = 0; r < 2; r++) {
+    const int64_t o = d->train.ev_off[idx[r]], n = d->train.ev_off[idx[r] + 1] - o;
+    sb_events_to_frames(d->train.ev_xyp + o, d->train.ev_t + o, n, 2, SB_SPLIT_BY_NUMBER, 34, 34, f,
+                        numel);
+    for (int t = 0; t < 2; t++)
+      for (int pl = 0; pl < 2; pl++)
+        for (int yy = 0; yy < 34; yy++)
+          for (int xx = 0; xx < 34; xx++)
+            ok &= x[((long)t * 2 + r) * numel + (pl * 34 + yy) * 34 + xx] ==
+                  f[(long)t * numel + (pl * 34 + yy) * 34 + 33 - xx];
+  }
+  CHECK(ok);
+  key.train = 0;
+  sb_pipeline_batch(p, &d->train, idx, 2, &key, x, y, NULL);
+  CHECK(x[(0 * 2 + 1) * numel + 34 * 34] == 1);  /* unflipped: (p1, 0, 0) as before */
+  sb_pipeline_free(p);
+  c.data.augment.hflip = 0.0;
   /* Clipped at one count, the frames are spikes. */
   c.data.frames.clip = 1;
   p = make(&c, d);

@@ -100,15 +100,18 @@ sb_status sb_synthetic_load(const sb_data_source *src, sb_split *train, sb_split
 typedef enum { SB_SPLIT_BY_NUMBER = 0, SB_SPLIT_BY_TIME = 1 } sb_split_by;
 typedef enum { SB_FRAMES_COUNTS = 0, SB_FRAMES_BY_CLIP = 1, SB_FRAMES_BY_MAX = 2 } sb_frame_norm;
 
-/* Bins n events into T frames [T][2][H][W] of per-polarity counts (frames is overwritten).
- * By number (SpikingJelly split_by='number'): di = n / T, frame j takes events [j·di, (j+1)·di)
- * and the last frame runs to n. By time: dt = span / T µs (integer), an event at t lands in frame
- * min(t / dt, T - 1); the caller guarantees span >= T for non-empty samples. */
+/* Bins n events into T frames of [2][H][W] per-polarity counts, frame j at frames + j·stride
+ * (overwritten; stride 2·H·W for one contiguous sample, larger to write straight into the
+ * model's time-major batch). By number (SpikingJelly split_by='number'): di = n / T, frame j
+ * takes events [j·di, (j+1)·di) and the last frame runs to n. By time: dt = span / T µs
+ * (integer), an event at t lands in frame min(t / dt, T - 1); the caller guarantees
+ * span >= T for non-empty samples. */
 void sb_events_to_frames(const uint16_t *xyp, const uint32_t *t, int64_t n, int T,
-                         sb_split_by by, int H, int W, float *frames);
-/* Clips counts at clip (0: no clipping), then scales: by clip, by the sample's largest value, or
- * not at all. */
-void sb_frames_finish(float *frames, long n, int clip, sb_frame_norm norm);
+                         sb_split_by by, int H, int W, float *frames, long stride);
+/* Clips the T frames of numel values (at frames + j·stride) at clip (0: no clipping), then
+ * scales: by clip, by the sample's largest value, or not at all. */
+void sb_frames_finish(float *frames, int T, long numel, long stride, int clip,
+                      sb_frame_norm norm);
 /* Largest time in a sample (its span, since times start at the earliest event). */
 uint32_t sb_events_span(const uint32_t *t, int64_t n);
 

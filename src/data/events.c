@@ -126,9 +126,9 @@ uint32_t sb_events_span(const uint32_t *t, int64_t n) {
 }
 
 void sb_events_to_frames(const uint16_t *xyp, const uint32_t *t, int64_t n, int T,
-                         sb_split_by by, int H, int W, float *frames) {
-  const long plane = (long)H * W, frame = 2 * plane;
-  memset(frames, 0, (size_t)(T * frame) * sizeof(float));
+                         sb_split_by by, int H, int W, float *frames, long stride) {
+  const long plane = (long)H * W;
+  for (int j = 0; j < T; j++) memset(frames + j * stride, 0, (size_t)(2 * plane) * sizeof(float));
   if (n == 0) return;
   if (by == SB_SPLIT_BY_NUMBER) {
     /* SpikingJelly: fewer events than frames (di = 0) puts them all in the last frame. */
@@ -136,7 +136,7 @@ void sb_events_to_frames(const uint16_t *xyp, const uint32_t *t, int64_t n, int 
     for (int64_t i = 0; i < n; i++) {
       const int64_t j = di ? (i / di < T - 1 ? i / di : T - 1) : T - 1;
       const uint16_t a = xyp[i];
-      frames[j * frame + sb_event_p(a) * plane + (long)sb_event_y(a) * W + sb_event_x(a)] += 1.0f;
+      frames[j * stride + sb_event_p(a) * plane + (long)sb_event_y(a) * W + sb_event_x(a)] += 1.0f;
     }
   } else {
     const uint32_t dt = sb_events_span(t, n) / (uint32_t)T;
@@ -145,23 +145,27 @@ void sb_events_to_frames(const uint16_t *xyp, const uint32_t *t, int64_t n, int 
       const uint32_t q = t[i] / dt;
       const long j = q < (uint32_t)(T - 1) ? (long)q : T - 1;
       const uint16_t a = xyp[i];
-      frames[j * frame + sb_event_p(a) * plane + (long)sb_event_y(a) * W + sb_event_x(a)] += 1.0f;
+      frames[j * stride + sb_event_p(a) * plane + (long)sb_event_y(a) * W + sb_event_x(a)] += 1.0f;
     }
   }
 }
 
-void sb_frames_finish(float *frames, long n, int clip, sb_frame_norm norm) {
+void sb_frames_finish(float *frames, int T, long numel, long stride, int clip,
+                      sb_frame_norm norm) {
   if (clip > 0)
-    for (long i = 0; i < n; i++)
-      if (frames[i] > (float)clip) frames[i] = (float)clip;
+    for (int j = 0; j < T; j++)
+      for (long i = 0; i < numel; i++)
+        if (frames[j * stride + i] > (float)clip) frames[j * stride + i] = (float)clip;
   float divisor = 1.0f;
   if (norm == SB_FRAMES_BY_CLIP) {
     divisor = (float)clip;
   } else if (norm == SB_FRAMES_BY_MAX) {
-    for (long i = 0; i < n; i++)
-      if (frames[i] > divisor) divisor = frames[i];
+    for (int j = 0; j < T; j++)
+      for (long i = 0; i < numel; i++)
+        if (frames[j * stride + i] > divisor) divisor = frames[j * stride + i];
   }
   /* Divide rather than multiply by a reciprocal, so 3 / 10 is exactly the float nearest 0.3. */
   if (divisor != 1.0f)
-    for (long i = 0; i < n; i++) frames[i] /= divisor;
+    for (int j = 0; j < T; j++)
+      for (long i = 0; i < numel; i++) frames[j * stride + i] /= divisor;
 }

@@ -34,8 +34,9 @@ struct sb_pipeline {
   int clip;
   sb_frame_norm frame_norm;
   int binary;
-  int max_batch;
-  float *ws, *tmp;       /* [max_batch][sample_floats] each */
+  int max_batch, train_batch;
+  int ws_rows, tmp_rows; /* samples the scratch buffers hold */
+  float *ws, *tmp;       /* [rows][sample_floats] */
   int32_t *partner;      /* mixup partner of each sample */
 };
 
@@ -142,9 +143,16 @@ sb_status sb_pipeline_create(const sb_cell_config *cfg, const sb_dataset *d, sb_
   p->binary = e != ENC_DIRECT || (events && p->clip == 1 && p->mixup_alpha == 0);
   p->max_batch = cfg->train.batch_size > cfg->eval.batch_size ? cfg->train.batch_size
                                                               : cfg->eval.batch_size;
-  const unsigned long floats = (unsigned long)p->max_batch * (unsigned long)p->sample_floats;
-  p->ws = sb_xmalloc(floats * sizeof(float));
-  p->tmp = sb_xmalloc(floats * sizeof(float));
+  p->train_batch = cfg->train.batch_size;
+  /* Scratch only where it is needed: event frames are binned straight into the batch unless a
+   * training batch is augmented or mixed, and only training batches use the second buffer. At
+   * DVS sizes a frame sample is T·32768 floats, so this is the difference between megabytes and
+   * gigabytes for a large eval.batch_size. */
+  const int mixes = p->mixup_alpha > 0;
+  p->ws_rows = !events ? p->max_batch : (p->augment || mixes) ? p->train_batch : 0;
+  p->tmp_rows = (p->geometric || mixes) ? p->train_batch : 0;
+  p->ws = sb_xmalloc((unsigned long)p->ws_rows * (unsigned long)p->sample_floats * sizeof(float));
+  p->tmp = sb_xmalloc((unsigned long)p->tmp_rows * (unsigned long)p->sample_floats * sizeof(float));
   p->partner = sb_xmalloc((unsigned long)p->max_batch * sizeof(int32_t));
   *out = p;
   return SB_OK;
@@ -166,8 +174,8 @@ long sb_pipeline_batch_floats(const sb_pipeline *p, int T, int B) {
   return (long)(sb_pipeline_static(p) ? 1 : T) * B * p->numel;
 }
 
-/* Step 1: sample i of s as analog floats in v. */
-static void load_sample(const sb_pipeline *p, const sb_split *s, long i, float *v) {
+/* Step 1: sample i of s as analog floats; event frames go to v + t·stride. */
+static void load_sample(const sb_pipeline *p, const sb_split *s, long i, float *v, long stride) {
   if (!p->events) {
     const uint8_t *px = s->u8 + i * p->numel;
     for (long k = 0; k < p->numel; k++) v[k] = px[k] / 255.0f;
@@ -175,8 +183,8 @@ static void load_sample(const sb_pipeline *p, const sb_split *s, long i, float *
   }
   const int64_t a = s->ev_off[i];
   sb_events_to_frames(s->ev_xyp + a, s->ev_t + a, s->ev_off[i + 1] - a, p->T, p->split_by, p->H,
-                      p->W, v);
-  sb_frames_finish(v, p->sample_floats, p->clip, p->frame_norm);
+                      p->W, v, stride);
+  sb_frames_finish(v, p->T, p->numel, stride, p->clip, p->frame_norm);
 }
 
 int sb_pipeline_batch(const sb_pipeline *cp, const sb_split *s, const int32_t *idx, int n,
@@ -190,11 +198,23 @@ int sb_pipeline_batch(const sb_pipeline *cp, const sb_split *s, const int32_t *i
    * training and the test split, and validation reuses training indices without augmentation. */
   const uint32_t tag = (uint32_t)key->epoch * 4u + (key->train ? 0u : 2u) + (s == &p->d->test);
   const int augment = key->train && p->augment;
+  const int mixes = key->train && p->mixup_alpha > 0;
+
+  if (p->events && !augment && !mixes) {
+    /* Frames straight into the time-major batch: frame t of row b at x + (t·n + b)·numel. */
+#pragma omp parallel for schedule(static) if ((long)n * sf > 65536)
+    for (int b = 0; b < n; b++) {
+      load_sample(p, s, idx[b], x + (long)b * numel, (long)n * numel);
+      y[b] = s->y[idx[b]];
+    }
+    return 0;
+  }
+  SB_ASSERT(n <= p->ws_rows && ((!(augment && p->geometric) && !mixes) || n <= p->tmp_rows));
 
 #pragma omp parallel for schedule(static) if ((long)n * sf > 65536)
   for (int b = 0; b < n; b++) {
     float *v = p->ws + b * sf;
-    load_sample(p, s, idx[b], v);
+    load_sample(p, s, idx[b], v, numel);
     sb_rng r;
     sb_rng_init(&r, key->seed, sb_stream(SB_STREAM_AUGMENT, tag));
     r.index = (uint64_t)(uint32_t)idx[b] << 32;
@@ -217,7 +237,7 @@ int sb_pipeline_batch(const sb_pipeline *cp, const sb_split *s, const int32_t *i
    * x_i = λ·x_i + (1 − λ)·x_π(i) and the same blend of one-hot targets, π a random permutation. */
   const float *src = p->ws;
   int mixed = 0;
-  if (key->train && p->mixup_alpha > 0) {
+  if (mixes) {
     sb_rng r;
     sb_rng_init(&r, key->seed, sb_stream(SB_STREAM_AUGMENT, tag));
     r.index = (1ull << 63) | (uint64_t)key->batch << 32;
