@@ -63,7 +63,7 @@ static sb_status print_md5(const char *path, FILE *out) {
 }
 
 static void print_histogram(FILE *out, const char *indent, const int32_t *y, long n, int classes) {
-  long *h = calloc((size_t)classes, sizeof(long));
+  long *h = sb_xcalloc((unsigned long)classes, sizeof(long));
   for (long i = 0; i < n; i++)
     if (y[i] >= 0 && y[i] < classes) h[y[i]]++;
   fprintf(out, "%shistogram ", indent);
@@ -160,7 +160,7 @@ static sb_status info_idx(const char *path, FILE *out) {
     int hi = 0;
     for (long i = 0; i < idx.count; i++)
       if (idx.data[i] > hi) hi = idx.data[i];
-    int32_t *y = malloc((size_t)idx.count * sizeof(int32_t));
+    int32_t *y = sb_xmalloc((unsigned long)idx.count * sizeof(int32_t));
     for (long i = 0; i < idx.count; i++) y[i] = idx.data[i];
     fprintf(out, "format     IDX labels (%s), magic 0x00000801\n", kind);
     fprintf(out, "samples    %ld\n", idx.count);
