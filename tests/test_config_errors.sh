@@ -41,7 +41,7 @@ expect_error unknown_model "{\"model\": \"resnet9000\", $base}" 'unknown built-i
 expect_error missing_spec "{\"model\": \"nope/spec.json\", $base}" 'nope/spec.json: cannot open' spec.json
 expect_error unknown_dataset "{\"data\": {\"name\": \"imagenet\"}}" 'data.name: unknown value "imagenet"'
 expect_error missing_data "{\"data\": {\"name\": \"mnist\", \"path\": \"$T/nowhere\"}}" 'nowhere/train-images-idx3-ubyte(.gz): not found' nowhere
-expect_error too_big "{\"data\": {\"train_size\": 70000}}" 'do not fit fashion-mnist'
+expect_error too_big "{\"data\": {\"train_size\": 70000}}" 'exceeds the 60000 training samples of fashion-mnist'
 expect_error surrogate "{\"neuron\": {\"surrogate\": \"tanh\"}, $base}" 'neuron.surrogate: unknown value "tanh"'
 
 # A dataset directory with a truncated IDX file: the error names the file and the offset.

@@ -22,8 +22,30 @@ typedef struct {
     char path[512];
     long train_size, val_size, test_size;
     int64_t split_seed;  /* -1: use the trial seed */
-    char encoding[16];
+    char subset[16];     /* random | first | stratified */
+    char encoding[16];   /* direct | rate | latency */
     int normalize;
+    char cifar100_labels[8];  /* fine | coarse */
+    struct {
+      char split_by[8];  /* number | time */
+      int clip;          /* 0: no clipping */
+      char normalize[8]; /* none | clip | max */
+    } frames;
+    struct {
+      int crop_padding;
+      double hflip, erase;
+      struct {
+        double degrees, translate, scale_min, scale_max;
+      } affine;
+    } augment;
+    struct {
+      double alpha, prob;
+    } mixup;
+    struct {
+      char shape[24];  /* CxHxW */
+      int classes;
+      long samples;
+    } synthetic;
   } data;
   sb_neuron_override neuron;
   struct {

@@ -17,7 +17,8 @@ enum {
   SB_STREAM_AUGMENT = 6,   /* data augmentation */
   SB_STREAM_SUBSET = 7,    /* stratified subsets */
   SB_STREAM_BOOTSTRAP = 8, /* reduce: bootstrap resampling */
-  SB_STREAM_TEST = 9       /* tests only */
+  SB_STREAM_TEST = 9,      /* tests only */
+  SB_STREAM_SYNTHETIC = 10 /* the synthetic dataset, sub = split */
 };
 static inline uint64_t sb_stream(uint32_t purpose, uint32_t sub) {
   return ((uint64_t)purpose << 32) | sub;

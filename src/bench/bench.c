@@ -15,6 +15,7 @@
 #include "snnbench/models.h"
 #include "snnbench/nn.h"
 #include "snnbench/optim.h"
+#include "snnbench/pipeline.h"
 #include "snnbench/rng.h"
 #include "snnbench/step.h"
 
@@ -105,19 +106,42 @@ typedef struct {
   long rss_kb[16];
 } run_result;
 
+/* The benchmark's data pipeline: direct encoding of normalised images, no augmentation, as the
+ * PyTorch references do. */
+static void bench_config(const sb_bench_opts *o, sb_cell_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->data.name, sizeof cfg->data.name, "fashion-mnist");
+  snprintf(cfg->data.path, sizeof cfg->data.path, "%s", o->data);
+  snprintf(cfg->data.encoding, sizeof cfg->data.encoding, "direct");
+  snprintf(cfg->data.subset, sizeof cfg->data.subset, "first");
+  cfg->data.normalize = 1;
+  cfg->timesteps = o->timesteps;
+}
+
 static sb_status train_ours(const sb_bench_opts *o, const sb_dataset *d, cJSON *spec,
                             run_result *r) {
-  sb_model_opts mo = {.input_shape = d->train.shape, .input_static = 1, .n_classes = d->n_classes,
-                      .T = o->timesteps, .B = o->batch, .origin = o->model};
-  sb_model *m;
-  sb_status st = sb_model_build(&m, spec, &mo);
+  sb_cell_config cfg;
+  bench_config(o, &cfg);
+  sb_pipeline *pipe;
+  sb_status st = sb_pipeline_create(&cfg, d, &pipe);
   if (st) return st;
+  sb_model_opts mo = {.input_shape = sb_pipeline_shape(pipe),
+                      .input_static = sb_pipeline_static(pipe),
+                      .n_classes = d->n_classes,
+                      .T = o->timesteps,
+                      .B = o->batch,
+                      .origin = o->model};
+  sb_model *m;
+  if ((st = sb_model_build(&m, spec, &mo))) {
+    sb_pipeline_free(pipe);
+    return st;
+  }
   sb_model_init_params(m, 42);
   m->profile = o->profile;
   sb_optimizer opt;
   sb_optimizer_init(&opt, SB_OPT_ADAM, m->n_param_values, 0.0f, 0.0f);
-  const long numel = sb_shape_numel(d->train.shape);
-  float *x = sb_xmalloc((unsigned long)(o->batch * numel) * sizeof(float));
+  float *x = sb_xmalloc(
+      (unsigned long)sb_pipeline_batch_floats(pipe, o->timesteps, o->batch) * sizeof(float));
   int32_t *y = sb_xmalloc((unsigned long)o->batch * sizeof(int32_t));
   int32_t *order = sb_xmalloc((unsigned long)o->samples * sizeof(int32_t));
   double train_s = 0.0;
@@ -131,7 +155,9 @@ static sb_status train_ours(const sb_bench_opts *o, const sb_dataset *d, cJSON *
     const double t0 = now_s();
     for (int i = 0; i < o->samples; i += o->batch) {
       const int B = o->samples - i < o->batch ? o->samples - i : o->batch;
-      sb_gather_batch(&d->train, order + i, B, x, y);
+      const sb_batch_key key = {.train = 1, .T = o->timesteps, .seed = 42, .epoch = ep,
+                                .batch = i / o->batch};
+      sb_pipeline_batch(pipe, &d->train, order + i, B, &key, x, y, NULL);
       c.B = B;
       sb_train_step(m, &opt, &c, x, y, NULL, 0.0f, 1.0, 1e-3f);
       c.step++;
@@ -159,6 +185,7 @@ static sb_status train_ours(const sb_bench_opts *o, const sb_dataset *d, cJSON *
   free(order);
   sb_optimizer_free(&opt);
   sb_model_free(m);
+  sb_pipeline_free(pipe);
   return SB_OK;
 }
 
@@ -185,7 +212,9 @@ static sb_status run_reference(const sb_bench_opts *o, int threads, double *samp
 }
 
 sb_status sb_bench(const sb_bench_opts *o) {
-  sb_data_source src = {.name = "fashion-mnist", .normalize = 1};
+  sb_data_source src;
+  memset(&src, 0, sizeof src);
+  snprintf(src.name, sizeof src.name, "fashion-mnist");
   snprintf(src.path, sizeof src.path, "%s", o->data);
   const sb_dataset *d;
   sb_status st = sb_dataset_get(&src, &d);

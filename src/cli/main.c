@@ -27,6 +27,9 @@ static const char *const k_usage =
     "  reduce DIR|results.h5  summary tables over seeds (summary.md/.csv/.json)\n"
     "  merge DIR              gather finished cells into DIR/results.h5\n"
     "  list models|layers|surrogates|datasets\n"
+    "  data info PATH [--format F]\n"
+    "                         what a dataset file or directory holds (format, samples, shape,\n"
+    "                         class histogram, value range) and whether its MD5 is the official one\n"
     "  model info NAME|FILE [--input CxHxW] [--classes N]\n"
     "  info                   build and runtime environment\n"
     "  bench mlp|cnn [--threads 1,2] [--samples N] [--epochs E] [--model M] [--reference PY]\n"
@@ -104,12 +107,27 @@ static int cmd_list(int argc, char **argv) {
   } else if (!strcmp(what, "datasets")) {
     for (const char *const *n = sb_dataset_names(); *n; n++) {
       const char *p = sb_dataset_default_path(*n);
-      printf("%-16s %s\n", *n, p ? p : "(set data.path)");
+      printf("%-14s %-34s %s\n", *n, !p ? "(set data.path)" : *p ? p : "(no files)",
+             sb_dataset_layout(*n));
     }
   } else {
     return usage_error("list: unknown list \"%s\"", what);
   }
   return 0;
+}
+
+static int cmd_data(int argc, char **argv) {
+  if (argc < 4 || strcmp(argv[2], "info"))
+    return usage_error("data: %sexpected `data info PATH [--format F]`", "");
+  const char *path = NULL, *format = NULL;
+  for (int i = 3; i < argc; i++) {
+    if (!strcmp(argv[i], "--format") && i + 1 < argc) format = argv[++i];
+    else if (argv[i][0] == '-') return usage_error("data info: unknown option %s", argv[i]);
+    else if (!path) path = argv[i];
+    else return usage_error("data info: unexpected argument %s", argv[i]);
+  }
+  if (!path) return usage_error("data info: %sa PATH is required", "");
+  return report(sb_data_info(path, format, stdout));
 }
 
 static int parse_shape(const char *s, sb_shape *out) {
@@ -217,6 +235,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "list")) return cmd_list(argc, argv);
   if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);
+  if (!strcmp(cmd, "data")) return cmd_data(argc, argv);
   if (!strcmp(cmd, "info")) {
     sb_print_info();
     return 0;

@@ -33,6 +33,16 @@ typedef struct {
 #define HAS(flag) (long)OFF(neuron.flag)
 
 static int check_dataset(const char *s) { return sb_dataset_known(s); }
+/* "CxHxW" with 1..4 channels and at most 4M values: what the synthetic generator can make. */
+static int check_shape(const char *s) {
+  int c, h, w;
+  char tail;
+  if (sscanf(s, "%dx%dx%d%c", &c, &h, &w, &tail) != 3) return -1;
+  return c >= 1 && c <= 4 && h >= 1 && w >= 1 && h <= 4096 && w <= 4096 &&
+                 (long)c * h * w <= (1L << 22)
+             ? 0
+             : -1;
+}
 static int check_surrogate(const char *s) {
   sb_surrogate_kind k;
   return sb_surrogate_parse(s, &k);
@@ -48,19 +58,54 @@ static const field k_fields[] = {
     {"data.name", F_STR, STR(data.name), -1, 0, "fashion-mnist", 0, 0, 0, NULL, check_dataset,
      "dataset (snnbench list datasets)"},
     {"data.path", F_STR, STR(data.path), -1, 0, NULL, 0, 0, 0, NULL, NULL,
-     "directory of the dataset files (default: the dataset's standard location)"},
+     "dataset directory or archive (default: the dataset's standard location)"},
     {"data.train_size", F_LONG, OFF(data.train_size), 0, -1, 0, NULL, 0, 1e9, 0, NULL, NULL,
      "training samples used (0: all left after the validation split)"},
     {"data.val_size", F_LONG, OFF(data.val_size), 0, -1, 5000, NULL, 0, 1e9, 0, NULL, NULL,
      "validation samples carved from the training split"},
     {"data.test_size", F_LONG, OFF(data.test_size), 0, -1, 0, NULL, 0, 1e9, 0, NULL, NULL,
-     "test samples, the first N of the test split (0: all)"},
+     "test samples (0: all): the first N, or a stratified draw under data.subset stratified"},
     {"data.split_seed", F_I64, OFF(data.split_seed), 0, -1, -1, NULL, -1, 9007199254740992.0, 0,
      NULL, NULL, "seed of the train/validation split (-1: the trial seed)"},
-    {"data.encoding", F_STR, STR(data.encoding), -1, 0, "direct", 0, 0, 0, "direct", NULL,
-     "input encoding: direct (the same analog input at every step)"},
+    {"data.subset", F_STR, STR(data.subset), -1, 0, "random", 0, 0, 0, "random|first|stratified",
+     NULL, "how train_size/test_size pick samples: random (seeded), first N, or stratified"},
+    {"data.encoding", F_STR, STR(data.encoding), -1, 0, "direct", 0, 0, 0,
+     "direct|rate|latency", NULL,
+     "image input: direct (analog, every step), rate (Bernoulli spikes), latency (1st spike)"},
     {"data.normalize", F_BOOL, OFF(data.normalize), 0, -1, 1, NULL, 0, 1, 0, NULL, NULL,
-     "normalise with the dataset's mean and standard deviation"},
+     "direct encoding: per-channel (x - mean) / std with the dataset's statistics"},
+    {"data.cifar100_labels", F_STR, STR(data.cifar100_labels), -1, 0, "fine", 0, 0, 0,
+     "fine|coarse", NULL, "cifar100: the 100 fine classes or the 20 coarse superclasses"},
+    {"data.frames.split_by", F_STR, STR(data.frames.split_by), -1, 0, "number", 0, 0, 0,
+     "number|time", NULL, "event datasets: T frames of equal event count, or equal time"},
+    {"data.frames.clip", F_INT, OFF(data.frames.clip), 0, -1, 0, NULL, 0, 1000000, 0, NULL, NULL,
+     "event datasets: clip per-pixel counts at this value (0: no clipping)"},
+    {"data.frames.normalize", F_STR, STR(data.frames.normalize), -1, 0, "none", 0, 0, 0,
+     "none|clip|max", NULL, "event datasets: counts as they are, / clip, or / sample maximum"},
+    {"data.augment.crop_padding", F_INT, OFF(data.augment.crop_padding), 0, -1, 0, NULL, 0, 64, 0,
+     NULL, NULL, "training: random crop after zero padding by this many pixels (0: off)"},
+    {"data.augment.hflip", F_NUM, OFF(data.augment.hflip), 0, -1, 0, NULL, 0, 1, 0, NULL, NULL,
+     "training: probability of a horizontal flip"},
+    {"data.augment.affine.degrees", F_NUM, OFF(data.augment.affine.degrees), 0, -1, 0, NULL, 0,
+     180, 0, NULL, NULL, "training: random rotation in [-degrees, degrees]"},
+    {"data.augment.affine.translate", F_NUM, OFF(data.augment.affine.translate), 0, -1, 0, NULL, 0,
+     0.5, 0, NULL, NULL, "training: random shift up to this fraction of width/height"},
+    {"data.augment.affine.scale_min", F_NUM, OFF(data.augment.affine.scale_min), 0, -1, 1, NULL,
+     0.1, 10, 0, NULL, NULL, "training: random scale, lower bound"},
+    {"data.augment.affine.scale_max", F_NUM, OFF(data.augment.affine.scale_max), 0, -1, 1, NULL,
+     0.1, 10, 0, NULL, NULL, "training: random scale, upper bound"},
+    {"data.augment.erase", F_NUM, OFF(data.augment.erase), 0, -1, 0, NULL, 0, 1, 0, NULL, NULL,
+     "training: probability of random erasing (torchvision defaults, value 0)"},
+    {"data.mixup.alpha", F_NUM, OFF(data.mixup.alpha), 0, -1, 0, NULL, 0, 100, 0, NULL, NULL,
+     "training: mixup with lambda ~ Beta(alpha, alpha) (0: off)"},
+    {"data.mixup.prob", F_NUM, OFF(data.mixup.prob), 0, -1, 1, NULL, 0, 1, 0, NULL, NULL,
+     "training: probability that a batch is mixed"},
+    {"data.synthetic.shape", F_STR, STR(data.synthetic.shape), -1, 0, "1x28x28", 0, 0, 0, NULL,
+     check_shape, "synthetic: sample shape CxHxW (C 1..4)"},
+    {"data.synthetic.classes", F_INT, OFF(data.synthetic.classes), 0, -1, 10, NULL, 2, 1000, 0,
+     NULL, NULL, "synthetic: number of classes"},
+    {"data.synthetic.samples", F_LONG, OFF(data.synthetic.samples), 0, -1, 6000, NULL, 1, 1e7, 0,
+     NULL, NULL, "synthetic: training samples (the test split has a fifth as many)"},
     {"neuron.type", F_STR, STR(neuron.type), HAS(has_type), 0, NULL, 0, 0, 0, "lif|if", NULL,
      "override every neuron layer's model"},
     {"neuron.tau", F_NUM, OFF(neuron.tau), 0, HAS(has_tau), 0, NULL, 1, 1e6, 1, NULL, NULL,
@@ -289,7 +334,7 @@ sb_status sb_config_resolve_cell(const sb_experiment *e, cJSON *cell, const char
 }
 
 void sb_config_print_schema(void) {
-  printf("%-24s %-7s %-18s %s\n", "key", "type", "default", "meaning");
+  printf("%-30s %-7s %-18s %s\n", "key", "type", "default", "meaning");
   for (int i = 0; i < N_FIELDS; i++) {
     const field *f = &k_fields[i];
     char def[64];
@@ -303,7 +348,7 @@ void sb_config_print_schema(void) {
       snprintf(def, sizeof def, "%g", f->def_num);
     const char *type = f->type <= F_I64 ? "int" : f->type == F_NUM ? "number"
                        : f->type == F_BOOL ? "bool" : "string";
-    printf("%-24s %-7s %-18s %s%s%s\n", f->path, type, def, f->help, f->choices ? ": " : "",
+    printf("%-30s %-7s %-18s %s%s%s\n", f->path, type, def, f->help, f->choices ? ": " : "",
            f->choices ? f->choices : "");
   }
   printf("\nTop level also takes \"name\", \"description\" and \"grid\": {\"dotted.path\": [values]}.\n");

@@ -16,6 +16,7 @@
 
 #include "snnbench/config.h"
 #include "snnbench/data.h"
+#include "snnbench/pipeline.h"
 #include "snnbench/reduce.h"
 #include "snnbench/store.h"
 #include "snnbench/train.h"
@@ -41,39 +42,35 @@ static double now_s(void) {
 
 /* ------------------------------------------------------------------ validation */
 
-static sb_status data_source_of(const sb_experiment *e, const sb_cell_config *cfg,
-                                sb_data_source *src) {
-  memset(src, 0, sizeof *src);
-  snprintf(src->name, sizeof src->name, "%s", cfg->data.name);
-  sb_experiment_path(e, cfg->data.path, src->path, sizeof src->path);
-  src->normalize = cfg->data.normalize;
-  return SB_OK;
-}
-
-/* Loads datasets, checks split sizes, builds each model once and estimates cell costs. */
+/* Loads datasets, checks each cell's data settings and splits, builds each model once and
+ * estimates cell costs: every input error surfaces here, before any output exists. */
 static sb_status prepare_cells(sb_experiment *e) {
   for (int i = 0; i < e->n_cells; i++) {
     sb_cell *c = &e->cells[i];
     sb_data_source src;
-    data_source_of(e, &c->cfg, &src);
-    const sb_dataset *d;
-    sb_status st = sb_dataset_get(&src, &d);
+    sb_status st = sb_pipeline_source(e, &c->cfg, &src);
     if (st) return st;
-    const long pool = d->train.n;
-    if (c->cfg.data.val_size >= pool || c->cfg.data.val_size + c->cfg.data.train_size > pool ||
-        c->cfg.data.test_size > d->test.n)
-      return sb_fail(SB_EINPUT, "%s: data sizes (train_size %ld, val_size %ld, test_size %ld) do "
-                     "not fit %s (%ld training, %ld test samples)", e->path,
-                     c->cfg.data.train_size, c->cfg.data.val_size, c->cfg.data.test_size,
-                     d->name, pool, d->test.n);
+    const sb_dataset *d;
+    if ((st = sb_dataset_get(&src, &d))) return st;
+    const uint64_t split_seed =
+        c->cfg.data.split_seed >= 0 ? (uint64_t)c->cfg.data.split_seed : (uint64_t)c->cfg.seed;
+    sb_split_view v;
+    if ((st = sb_split_view_make(d, c->cfg.data.subset, c->cfg.data.train_size,
+                                 c->cfg.data.val_size, c->cfg.data.test_size, split_seed, &v))) {
+      sb_error_prefix("%s: ", e->path);
+      return st;
+    }
+    const long n_train = v.n_train;
+    sb_split_view_free(&v);
     sb_pipeline *pipe;
-    if ((st = sb_pipeline_create(&c->cfg, d, &pipe))) return st;
+    if ((st = sb_pipeline_create(&c->cfg, d, &pipe))) {
+      sb_error_prefix("%s: ", e->path);
+      return st;
+    }
     sb_model *m;
     st = sb_build_cell_model(e, &c->cfg, pipe, d->n_classes, 1, &m);
     sb_pipeline_free(pipe);
     if (st) return st;
-    const long n_train =
-        c->cfg.data.train_size ? c->cfg.data.train_size : pool - c->cfg.data.val_size;
     /* Work ∝ samples × steps × weights: a relative estimate, good enough to order cells. */
     c->cost = (double)c->cfg.train.epochs * (double)n_train * c->cfg.timesteps *
               (double)m->n_param_values;

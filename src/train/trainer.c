@@ -113,18 +113,17 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
                         sb_trial_result *res) {
   const sb_cell_config *cfg = &cell->cfg;
   memset(res, 0, sizeof *res);
-  sb_data_source src = {.normalize = cfg->data.normalize};
-  snprintf(src.name, sizeof src.name, "%s", cfg->data.name);
-  sb_experiment_path(e, cfg->data.path, src.path, sizeof src.path);
-  const sb_dataset *d;
-  sb_status st = sb_dataset_get(&src, &d);
+  sb_data_source src;
+  sb_status st = sb_pipeline_source(e, cfg, &src);
   if (st) return st;
+  const sb_dataset *d;
+  if ((st = sb_dataset_get(&src, &d))) return st;
 
   const uint64_t seed = (uint64_t)cfg->seed;
   const uint64_t split_seed = cfg->data.split_seed >= 0 ? (uint64_t)cfg->data.split_seed : seed;
   sb_split_view v;
-  if ((st = sb_split_view_make(d, cfg->data.train_size, cfg->data.val_size, cfg->data.test_size,
-                               split_seed, &v)))
+  if ((st = sb_split_view_make(d, cfg->data.subset, cfg->data.train_size, cfg->data.val_size,
+                               cfg->data.test_size, split_seed, &v)))
     return st;
 
   const int Btrain = cfg->train.batch_size, Beval = cfg->eval.batch_size;
