@@ -43,6 +43,11 @@ double sb_sum_squares_serial(const float *x, long n);
 double sb_sum_serial(const float *x, long n);
 void sb_scale(float *x, long n, float s);
 
+/* Fraction of nonzeros, estimated from every 7th value (exact for n < 7·4096): cheap enough to
+ * run before every sparse/dense decision, and a pure function of the data, so the decision is
+ * the same on every run. */
+double sb_density(const float *x, long n);
+
 /* Sizes a deterministic split: number of pieces for `n` units where each piece should hold at
  * least `min_units`; at most `max_pieces`. */
 int sb_pieces(long n, long min_units, int max_pieces);

@@ -116,6 +116,7 @@ static void bench_config(const sb_bench_opts *o, sb_cell_config *cfg) {
   snprintf(cfg->data.subset, sizeof cfg->data.subset, "first");
   cfg->data.normalize = 1;
   cfg->timesteps = o->timesteps;
+  cfg->train.batch_size = cfg->eval.batch_size = o->batch;
 }
 
 static sb_status train_ours(const sb_bench_opts *o, const sb_dataset *d, cJSON *spec,

@@ -21,6 +21,13 @@ void sb_kernels_init(void) {
   omp_set_num_threads(threads);
 }
 
+double sb_density(const float *x, long n) {
+  const long stride = n < 7 * 4096 ? 1 : 7;
+  long nz = 0, seen = 0;
+  for (long i = 0; i < n; i += stride, seen++) nz += x[i] != 0.0f;
+  return seen ? (double)nz / (double)seen : 0.0;
+}
+
 int sb_pieces(long n, long min_units, int max_pieces) {
   long p = n / (min_units > 0 ? min_units : 1);
   if (p < 1) p = 1;

@@ -21,7 +21,7 @@
 #include "nn/layers.h"
 
 /* Above this fraction of nonzeros the dense GEMM path is faster. */
-#define SPARSE_MAX_DENSITY 0.25
+#define SPARSE_MAX_DENSITY 0.5
 enum { WGRAD_PIECES = 8 };
 
 typedef struct {
@@ -98,6 +98,8 @@ static sb_status conv_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   long ws = l->K * ohw;
   const long hwc = ohw * l->cout + hw * l->cin + hw * l->cin;
   if (hwc > ws) ws = hwc;
+  const long lists = 2 * hw * l->cin + hw; /* per-pixel channel lists: indices, values, counts */
+  if (lists > ws) ws = lists;
   l->ws_floats = (ws + 15) / 16 * 16;
   l->n_workspaces = omp_get_max_threads();
   sb_builder_floats(b, &l->workspace, l->ws_floats * l->n_workspaces);
@@ -118,12 +120,6 @@ static float *workspace(const conv_layer *l) {
   return l->workspace + (long)omp_get_thread_num() * l->ws_floats;
 }
 
-static double density(const float *x, long n) {
-  long nz = 0;
-#pragma omp parallel for schedule(static) reduction(+ : nz) if (n > 65536)
-  for (long i = 0; i < n; i++) nz += x[i] != 0.0f;
-  return n ? (double)nz / (double)n : 0.0;
-}
 
 /* ---------------------------------------------------------------- dense helpers */
 
@@ -205,7 +201,82 @@ static void transpose_weights_by_input(const conv_layer *l, float *wt) {
               l->W[((long)(g * l->og + co) * l->cg + c) * l->kh * l->kw + k];
 }
 
-/* Output in channel-last scratch yt[oy][ox][cout], then transposed into y[cout][oy][ox]. */
+typedef float v8sf __attribute__((vector_size(32), aligned(4)));
+enum { CO_BLOCK = 64 }; /* output channels kept in eight vector registers */
+
+/* Sparse input, one group: for every input pixel, the list of its nonzero channels (ascending),
+ * then every output pixel sums, over its taps, the weight rows wt[c][ky][kx][·] of those
+ * channels, 64 output channels at a time in registers. */
+static void forward_sparse_gather(const conv_layer *l, const float *x, float *y) {
+  const long hw = (long)l->h * l->w, ohw = (long)l->oh * l->ow;
+  const int cin = l->cin, cout = l->cout, khw = l->kh * l->kw;
+  float *ws = workspace(l);
+  int32_t *ch = (int32_t *)ws;            /* [hw][cin] */
+  float *val = ws + hw * cin;             /* [hw][cin] */
+  int32_t *cnt = (int32_t *)(ws + 2 * hw * cin); /* [hw] */
+  memset(cnt, 0, (size_t)hw * sizeof(int32_t));
+  for (int c = 0; c < cin; c++) {
+    const float *plane = x + c * hw;
+    for (long p = 0; p < hw; p++) {
+      if (plane[p] == 0.0f) continue;
+      const int k = cnt[p]++;
+      ch[p * cin + k] = c;
+      val[p * cin + k] = plane[p];
+    }
+  }
+  const int full = cout / CO_BLOCK * CO_BLOCK;
+  for (int oy = 0; oy < l->oh; oy++)
+    for (int ox = 0; ox < l->ow; ox++) {
+      const long op = (long)oy * l->ow + ox;
+      for (int co0 = 0; co0 < full; co0 += CO_BLOCK) {
+        v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+        for (int ky = 0; ky < l->kh; ky++) {
+          const int iy = oy * l->stride - l->pad + ky;
+          if (iy < 0 || iy >= l->h) continue;
+          for (int kx = 0; kx < l->kw; kx++) {
+            const int ix = ox * l->stride - l->pad + kx;
+            if (ix < 0 || ix >= l->w) continue;
+            const long p = (long)iy * l->w + ix;
+            const int n = cnt[p], tap = ky * l->kw + kx;
+            const int32_t *cp = ch + p * cin;
+            const float *vp = val + p * cin;
+            for (int j = 0; j < n; j++) {
+              const v8sf *w = (const v8sf *)(l->wt + ((long)cp[j] * khw + tap) * cout + co0);
+              const float v = vp[j];
+              a0 += v * w[0], a1 += v * w[1], a2 += v * w[2], a3 += v * w[3];
+              a4 += v * w[4], a5 += v * w[5], a6 += v * w[6], a7 += v * w[7];
+            }
+          }
+        }
+        /* Registers out once per block; the output is channel-major, so these are strided. */
+        const v8sf acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+        const float *f = (const float *)acc;
+        for (int k = 0; k < CO_BLOCK; k++) y[(co0 + k) * ohw + op] = f[k];
+      }
+      if (full < cout) {
+        float tail[CO_BLOCK] = {0};
+        const int nco = cout - full;
+        for (int ky = 0; ky < l->kh; ky++) {
+          const int iy = oy * l->stride - l->pad + ky;
+          if (iy < 0 || iy >= l->h) continue;
+          for (int kx = 0; kx < l->kw; kx++) {
+            const int ix = ox * l->stride - l->pad + kx;
+            if (ix < 0 || ix >= l->w) continue;
+            const long p = (long)iy * l->w + ix;
+            const int tap = ky * l->kw + kx;
+            for (int j = 0; j < cnt[p]; j++) {
+              const float *w = l->wt + ((long)ch[p * cin + j] * khw + tap) * cout + full;
+              for (int k = 0; k < nco; k++) tail[k] += val[p * cin + j] * w[k];
+            }
+          }
+        }
+        for (int k = 0; k < nco; k++) y[(full + k) * ohw + op] = tail[k];
+      }
+    }
+}
+
+/* Grouped convolutions with a sparse input scatter instead: output in channel-last scratch
+ * yt[oy][ox][cout], then transposed into y[cout][oy][ox]. */
 static void forward_sparse_sample(const conv_layer *l, const float *x, float *y) {
   const long ohw = (long)l->oh * l->ow;
   float *yt = workspace(l);
@@ -248,14 +319,16 @@ static void conv_forward(sb_layer *base, const sb_ctx *c) {
   const sb_act *in = base->in[0];
   const long rows = sb_act_rows(in, c->T, c->B);
   const long in_n = (long)l->cin * l->h * l->w, out_n = (long)l->cout * l->oh * l->ow;
-  l->used_sparse_x = l->allow_sparse && density(in->x, rows * in_n) <= SPARSE_MAX_DENSITY;
+  l->used_sparse_x = l->allow_sparse && sb_density(in->x, rows * in_n) <= SPARSE_MAX_DENSITY;
   if (l->used_sparse_x) transpose_weights_by_input(l, l->wt);
   const long ohw = (long)l->oh * l->ow;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(l->n_workspaces)
   for (long r = 0; r < rows; r++) {
     const float *x = in->x + r * in_n;
     float *y = base->out.x + r * out_n;
-    if (l->used_sparse_x)
+    if (l->used_sparse_x && l->groups == 1)
+      forward_sparse_gather(l, x, y);
+    else if (l->used_sparse_x)
       forward_sparse_sample(l, x, y);
     else
       forward_dense_sample(l, x, y);
@@ -369,7 +442,7 @@ static void conv_backward(sb_layer *base, const sb_ctx *c) {
   const long out_n = (long)l->cout * ohw, nw = weight_count(l);
   const int need_dx = in->needs_grad;
   const float *dY = base->out.g;
-  const int sparse_dy = l->allow_sparse && density(dY, rows * out_n) <= SPARSE_MAX_DENSITY;
+  const int sparse_dy = l->allow_sparse && sb_density(dY, rows * out_n) <= SPARSE_MAX_DENSITY;
   const wgrad_path path = sparse_dy ? WG_SPARSE_DY : l->used_sparse_x ? WG_SPARSE_X : WG_DENSE;
   if (path == WG_SPARSE_DY) transpose_weights_by_output(l, l->wt);
   if (need_dx && !base->in_accumulate[0])
@@ -388,11 +461,7 @@ static void conv_backward(sb_layer *base, const sb_ctx *c) {
       const float *x = in->x + r * in_n;
       const float *dy = dY + r * out_n;
       float *dx = need_dx ? in->g + r * in_n : NULL;
-      for (int co = 0; co < l->cout; co++) {
-        float sum = 0.0f;
-        for (long i = 0; i < ohw; i++) sum += dy[co * ohw + i];
-        pdb[co] += sum;
-      }
+      for (int co = 0; co < l->cout; co++) pdb[co] += (float)sb_sum_serial(dy + co * ohw, ohw);
       if (path == WG_SPARSE_DY) {
         backward_sparse_dy_sample(l, x, dy, pdw, dx, need_dx);
         continue;

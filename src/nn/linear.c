@@ -67,12 +67,6 @@ static void linear_init(sb_layer *base, uint64_t seed) {
   if (l->bias) sb_init_uniform(l->b, l->out_f, bound, seed, (uint32_t)base->index, 1);
 }
 
-static double density(const float *x, long n) {
-  long nz = 0;
-#pragma omp parallel for schedule(static) reduction(+ : nz) if (n > 65536)
-  for (long i = 0; i < n; i++) nz += x[i] != 0.0f;
-  return n ? (double)nz / (double)n : 0.0;
-}
 
 static void add_bias(float *Y, long rows, int n, const float *bias) {
 #pragma omp parallel for schedule(static) if (rows * n > 65536)
@@ -84,7 +78,7 @@ static void linear_forward(sb_layer *base, const sb_ctx *c) {
   linear_layer *l = (linear_layer *)base;
   const sb_act *in = base->in[0];
   const long rows = sb_act_rows(in, c->T, c->B);
-  l->used_sparse = l->allow_sparse && density(in->x, rows * l->in_f) <= SPARSE_MAX_DENSITY;
+  l->used_sparse = l->allow_sparse && sb_density(in->x, rows * l->in_f) <= SPARSE_MAX_DENSITY;
   if (l->used_sparse)
     sb_sparse_gemm((int)rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->W, 0.0f,
                    base->out.x, l->idx, l->cnt);

@@ -93,12 +93,6 @@ static void power_init(sb_layer *base, uint64_t seed) {
 
 static inline float sigmoidf(float a) { return 1.0f / (1.0f + expf(-a)); }
 
-static double density(const float *x, long n) {
-  long nz = 0;
-#pragma omp parallel for schedule(static) reduction(+ : nz) if (n > 65536)
-  for (long i = 0; i < n; i++) nz += x[i] != 0.0f;
-  return n ? (double)nz / (double)n : 0.0;
-}
 
 /* ---------------------------------------------------------------- general inputs */
 
@@ -205,7 +199,7 @@ static void spike_forward(power_kan_layer *l, const float *X, long rows, float s
     const float *ph = l->phi + (long)i * n * out_f;
     for (int o = 0; o < out_f; o++) l->phi0[o] += ph[o];
   }
-  l->used_sparse = density(X, rows * in_f) <= SPARSE_MAX_DENSITY;
+  l->used_sparse = sb_density(X, rows * in_f) <= SPARSE_MAX_DENSITY;
   if (l->used_sparse)
     sb_sparse_gemm((int)rows, out_f, in_f, X, 1, l->w_fold, 0.0f, Y, l->idx, l->cnt);
   else
