@@ -13,7 +13,7 @@ static void run(const sb_neuron_cfg *cfg, const float *x, float *s, float *h) {
   float beta, gamma, delta, theta = cfg->threshold;
   sb_neuron_charge(cfg, cfg->tau, &beta, &gamma, &delta);
   const sb_neuron_block p = {&beta, &gamma, &delta, &theta};
-  sb_neuron_forward_block(cfg, &p, T, 1, x, 1, s, h, 1, 0);
+  sb_neuron_forward_block(cfg, &p, T, 1, x, 1, s, h, 1, 0, NULL);
 }
 
 static void expect_seq(const char *what, const float *got, const float *want) {
@@ -122,7 +122,7 @@ static void gradients(void) {
     sb_neuron_charge(&c, c.tau, &beta, &gamma, &delta);
     const sb_neuron_block p = {&beta, &gamma, &delta, &theta};
     float s[2], h[2], dx[2];
-    sb_neuron_forward_block(&c, &p, 2, 1, x, 1, s, h, 1, 0);
+    sb_neuron_forward_block(&c, &p, 2, 1, x, 1, s, h, 1, 0, NULL);
     CHECK(s[0] == 1.0f && s[1] == 0.0f);
     sb_neuron_backward_block(&c, &p, 2, 1, x, 1, s, h, ds, 1, dx, 0, NULL, NULL);
     CHECK_NEAR(dx[0], cases[i].dx0, 1e-6);

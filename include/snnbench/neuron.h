@@ -70,10 +70,11 @@ void sb_neuron_charge(const sb_neuron_cfg *cfg, float tau, float *beta, float *g
 
 /* The recurrences over one block of n independent neurons (no adapt). Element e of step t is
  * at [t * stride_t + e]; x_stride_t is 0 when X is static. H (may be NULL in eval) receives
- * the charged potentials that the backward pass needs. */
+ * the charged potentials that the backward pass needs. updates (may be NULL) gains NeuroBench's
+ * membrane-update count: every neuron at t = 0, then each step whose membrane changed. */
 void sb_neuron_forward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p, int T, int n,
                              const float *X, long x_stride_t, float *S, float *H, long stride_t,
-                             int smooth);
+                             int smooth, long *updates);
 /* dS: upstream gradient of the spikes. Writes dX (adds when accumulate); a static input gets the
  * sum over t. dtheta/dbeta (may be NULL) receive per-element dL/dθ and dL/dβ summed over t. */
 void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p, int T, int n,

@@ -73,6 +73,18 @@ typedef struct {
   double samples;
 } sb_spike_stats;
 
+/* Operations one layer performed over an evaluation pass, NeuroBench's way (reference/ANCHORS.md
+ * §1): synaptic operations of layers with weights, counted on the binarised input and weights
+ * (effective) and on all-ones input and weights (dense), bias excluded, padding not counted,
+ * summed over T (a layer fed a static input still runs once per step) and over samples.
+ * Effective operations on an input whose values all lie in {-1, 0, 1} are accumulates (ACs),
+ * otherwise multiply-accumulates (MACs). Neuron layers count membrane updates instead. */
+typedef struct {
+  double effective_acs, effective_macs, dense;
+  double membrane_updates; /* neurons × steps whose membrane changed, NeuroBench's rule */
+  double samples;
+} sb_op_stats;
+
 typedef struct {
   const char *type;    /* the name used in model specs */
   size_t size;         /* bytes of the layer's struct (starts with sb_layer) */
@@ -89,6 +101,10 @@ typedef struct {
    * step, or one sample when static), padding taps included: the work a GEMM does. NULL for
    * layers without weight products. The benchmark derives its useful-FLOP count from it. */
   double (*macs)(const sb_layer *l);
+  /* Effective and dense synaptic operations of the last forward call, over its input rows
+   * (one row per sample per step, or per sample when the input is static). NULL for layers
+   * without weights; the model handles AC/MAC classification and the static-input T factor. */
+  void (*count_ops)(const sb_layer *l, const sb_ctx *c, double *effective, double *dense);
 } sb_layer_ops;
 
 struct sb_layer {
@@ -104,6 +120,7 @@ struct sb_layer {
   int is_neuron;        /* output is a spike train counted in spike statistics */
   double time_fwd, time_bwd; /* seconds spent here, accumulated when the model is profiled */
   sb_spike_stats stats; /* filled in eval when is_neuron */
+  sb_op_stats op_stats; /* filled in eval (collect_stats) */
   long n_params;
 };
 

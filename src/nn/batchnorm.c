@@ -183,4 +183,4 @@ static void bn_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_batchnorm_ops = {"batchnorm", sizeof(bn_layer), bn_build, bn_init,
-                                       bn_forward, bn_backward, bn_describe, NULL};
+                                       bn_forward, bn_backward, bn_describe, NULL, NULL};

@@ -224,4 +224,4 @@ static void cheb_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_chebyshev_kan_ops = {"chebyshev_kan", sizeof(cheb_layer), cheb_build,
-                                           cheb_init, cheb_forward, cheb_backward, cheb_describe, NULL};
+                                           cheb_init, cheb_forward, cheb_backward, cheb_describe, NULL, NULL};

@@ -539,6 +539,55 @@ static void conv_describe(const sb_layer *base, char *buf, size_t n) {
            l->allow_sparse ? "" : " (dense only)");
 }
 
+/* NeuroBench counting: the convolution of the binarised input with the binarised weights (bias
+ * excluded); padded positions hold no input, so border outputs have fewer taps. */
+static void conv_count(const sb_layer *base, const sb_ctx *c, double *effective, double *dense) {
+  const conv_layer *l = (const conv_layer *)base;
+  const sb_act *in = base->in[0];
+  const long rows = sb_act_rows(in, c->T, c->B);
+  const long hw = (long)l->h * l->w;
+  const int khw = l->kh * l->kw;
+  double e = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : e)
+  for (int ch = 0; ch < l->cin; ch++) {
+    /* Nonzero weights input channel ch feeds through each tap (its group's output channels). */
+    const int g = ch / l->cg, cl = ch % l->cg;
+    long nzw[64 * 64];
+    for (int t = 0; t < khw; t++) {
+      nzw[t] = 0;
+      for (int co = g * l->og; co < (g + 1) * l->og; co++)
+        nzw[t] += l->W[((long)co * l->cg + cl) * khw + t] != 0.0f;
+    }
+    for (long r = 0; r < rows; r++) {
+      const float *plane = in->x + (r * l->cin + ch) * hw;
+      for (int iy = 0; iy < l->h; iy++)
+        for (int ix = 0; ix < l->w; ix++) {
+          if (plane[iy * l->w + ix] == 0.0f) continue;
+          for (int ky = 0; ky < l->kh; ky++) {
+            const int ty = iy + l->pad - ky;
+            if (ty < 0 || ty % l->stride || ty / l->stride >= l->oh) continue;
+            for (int kx = 0; kx < l->kw; kx++) {
+              const int tx = ix + l->pad - kx;
+              if (tx < 0 || tx % l->stride || tx / l->stride >= l->ow) continue;
+              e += (double)nzw[ky * l->kw + kx];
+            }
+          }
+        }
+    }
+  }
+  /* Dense: every output channel sees cg inputs through every in-bounds tap. */
+  long taps = 0;
+  for (int oy = 0; oy < l->oh; oy++)
+    for (int ox = 0; ox < l->ow; ox++)
+      for (int ky = 0; ky < l->kh; ky++)
+        for (int kx = 0; kx < l->kw; kx++) {
+          const int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
+          taps += iy >= 0 && iy < l->h && ix >= 0 && ix < l->w;
+        }
+  *effective = e;
+  *dense = (double)rows * l->cout * l->cg * taps;
+}
+
 static double conv_macs(const sb_layer *base) {
   const conv_layer *l = (const conv_layer *)base;
   return (double)l->cout * l->oh * l->ow * l->K;
@@ -546,4 +595,4 @@ static double conv_macs(const sb_layer *base) {
 
 const sb_layer_ops sb_conv2d_ops = {"conv2d",      sizeof(conv_layer), conv_build,
                                     conv_init,     conv_forward,       conv_backward,
-                                    conv_describe, conv_macs};
+                                    conv_describe, conv_macs,          conv_count};

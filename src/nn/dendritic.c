@@ -206,7 +206,7 @@ static double dmlp_macs(const sb_layer *base) {
 
 const sb_layer_ops sb_dendritic_mlp_ops = {"dendritic_mlp", sizeof(dmlp_layer), dmlp_build,
                                            dmlp_init,       dmlp_forward,       dmlp_backward,
-                                           dmlp_describe,   dmlp_macs};
+                                           dmlp_describe,   dmlp_macs, NULL};
 
 /* ============================================================ dendritic_conv */
 
@@ -458,4 +458,4 @@ static double dconv_macs(const sb_layer *base) {
 
 const sb_layer_ops sb_dendritic_conv_ops = {"dendritic_conv", sizeof(dconv_layer), dconv_build,
                                             dconv_init,       dconv_forward,       dconv_backward,
-                                            dconv_describe,   dconv_macs};
+                                            dconv_describe,   dconv_macs, NULL};

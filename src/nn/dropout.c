@@ -129,4 +129,4 @@ static void dropout_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_dropout_ops = {"dropout", sizeof(dropout_layer), dropout_build, NULL,
-                                     dropout_forward, dropout_backward, dropout_describe, NULL};
+                                     dropout_forward, dropout_backward, dropout_describe, NULL, NULL};

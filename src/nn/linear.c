@@ -128,6 +128,25 @@ static void linear_describe(const sb_layer *base, char *buf, size_t n) {
   snprintf(buf, n, "%d -> %d%s", l->in_f, l->out_f, l->bias ? "" : " (no bias)");
 }
 
+/* NeuroBench counting: an input that is nonzero feeds every nonzero weight of its row of W. */
+static void linear_count(const sb_layer *base, const sb_ctx *c, double *effective,
+                         double *dense) {
+  const linear_layer *l = (const linear_layer *)base;
+  const sb_act *in = base->in[0];
+  const long rows = sb_act_rows(in, c->T, c->B);
+  double e = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : e)
+  for (int k = 0; k < l->in_f; k++) {
+    long nzw = 0;
+    for (int o = 0; o < l->out_f; o++) nzw += l->W[(long)k * l->out_f + o] != 0.0f;
+    long active = 0;
+    for (long r = 0; r < rows; r++) active += in->x[r * l->in_f + k] != 0.0f;
+    e += (double)active * nzw; /* exact: integers far below 2^53, any summation order */
+  }
+  *effective = e;
+  *dense = (double)rows * l->in_f * l->out_f;
+}
+
 static double linear_macs(const sb_layer *base) {
   const linear_layer *l = (const linear_layer *)base;
   return (double)l->in_f * l->out_f;
@@ -135,4 +154,4 @@ static double linear_macs(const sb_layer *base) {
 
 const sb_layer_ops sb_linear_ops = {"linear",        sizeof(linear_layer), linear_build,
                                     linear_init,     linear_forward,       linear_backward,
-                                    linear_describe, linear_macs};
+                                    linear_describe, linear_macs,         linear_count};

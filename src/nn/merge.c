@@ -85,7 +85,7 @@ static void merge_describe(const sb_layer *l, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_add_ops = {"add", sizeof(sb_layer), add_build, NULL, add_forward,
-                                 add_backward, merge_describe, NULL};
+                                 add_backward, merge_describe, NULL, NULL};
 
 /* ---------------------------------------------------------------- mul */
 
@@ -201,7 +201,7 @@ static void mul_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_mul_ops = {"mul", sizeof(mul_layer), mul_build, NULL, mul_forward,
-                                 mul_backward, mul_describe, NULL};
+                                 mul_backward, mul_describe, NULL, NULL};
 
 /* ---------------------------------------------------------------- concat */
 
@@ -299,4 +299,4 @@ static void concat_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_concat_ops = {"concat", sizeof(concat_layer), concat_build, NULL,
-                                    concat_forward, concat_backward, concat_describe, NULL};
+                                    concat_forward, concat_backward, concat_describe, NULL, NULL};

@@ -410,6 +410,29 @@ static void accumulate_spike_stats(sb_layer *l, const sb_ctx *c) {
   l->stats.samples += c->B;
 }
 
+/* Whether every input value is -1, 0 or 1: NeuroBench's test for accumulate-only ops. */
+static int ternary_input(const sb_act *a, long n) {
+  if (a->is_binary) return 1;
+  int ok = 1;
+#pragma omp parallel for schedule(static) reduction(&& : ok)
+  for (long i = 0; i < n; i++) ok = ok && (a->x[i] == 0.0f || a->x[i] == 1.0f || a->x[i] == -1.0f);
+  return ok;
+}
+
+static void accumulate_ops(sb_layer *l, const sb_ctx *c) {
+  double effective, dense;
+  l->ops->count_ops(l, c, &effective, &dense);
+  const sb_act *in = l->in[0];
+  /* A static input is computed once but, as a network, the layer runs at every step. */
+  const double steps = in->is_static ? c->T : 1.0;
+  if (ternary_input(in, sb_act_rows(in, c->T, c->B) * sb_shape_numel(in->shape)))
+    l->op_stats.effective_acs += effective * steps;
+  else
+    l->op_stats.effective_macs += effective * steps;
+  l->op_stats.dense += dense * steps;
+  l->op_stats.samples += c->B;
+}
+
 static double wall_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -424,6 +447,7 @@ void sb_model_forward(sb_model *m, const sb_ctx *c, const float *input) {
     l->ops->forward(l, c);
     if (m->profile) l->time_fwd += wall_s() - t0;
     if (c->collect_stats && l->is_neuron) accumulate_spike_stats(l, c);
+    if (c->collect_stats && l->ops->count_ops) accumulate_ops(l, c);
   }
 }
 
@@ -440,6 +464,7 @@ void sb_model_backward(sb_model *m, const sb_ctx *c) {
 void sb_model_reset_stats(sb_model *m) {
   for (int i = 0; i < m->n_layers; i++) {
     sb_layer *l = m->layers[i];
+    memset(&l->op_stats, 0, sizeof l->op_stats);
     if (!l->is_neuron) continue;
     l->stats.spikes = l->stats.elements = l->stats.samples = 0.0;
     memset(l->stats.per_neuron, 0, (size_t)l->stats.n_neurons * sizeof(uint32_t));

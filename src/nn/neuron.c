@@ -82,7 +82,7 @@ static inline float fire(const sb_neuron_cfg *cfg, float u) {
 
 void sb_neuron_forward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p, int T, int n,
                              const float *X, long x_stride_t, float *S, float *H, long stride_t,
-                             int smooth) {
+                             int smooth, long *updates) {
   const float vr = cfg->v_reset, rho = cfg->reset_scale;
   const int hard = cfg->reset == SB_RESET_HARD, once = cfg->single_spike;
   const int detach = cfg->detach_reset;
@@ -119,6 +119,14 @@ void sb_neuron_forward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p,
           sr[e] = detach ? decided * mask : s[e];
         }
         spk = sr;
+      }
+      if (updates) {
+        long changed = 0;
+        for (int e = 0; e < nb; e++) {
+          const float vn = hard ? h[e] * (1.0f - spk[e]) + spk[e] * vr : h[e] - rho * spk[e] * theta[e];
+          changed += t == 0 || vn != v[e];
+        }
+        *updates += changed;
       }
       if (hard)
         for (int e = 0; e < nb; e++) v[e] = h[e] * (1.0f - spk[e]) + spk[e] * vr;
@@ -591,7 +599,8 @@ static void neuron_forward(sb_layer *base, const sb_ctx *c) {
     return;
   }
   const long pieces = (E + NEURON_BLOCK - 1) / NEURON_BLOCK;
-#pragma omp parallel for schedule(static)
+  long updates = 0;
+#pragma omp parallel for schedule(static) reduction(+ : updates)
   for (long p = 0; p < pieces; p++) {
     const long lo = p * NEURON_BLOCK;
     const int n = (int)(E - lo < NEURON_BLOCK ? E - lo : NEURON_BLOCK);
@@ -599,7 +608,12 @@ static void neuron_forward(sb_layer *base, const sb_ctx *c) {
     fill_block(l, lo, n, beta, gamma, delta, theta);
     const sb_neuron_block blk = {beta, gamma, delta, theta};
     sb_neuron_forward_block(&l->cfg, &blk, c->T, n, base->in[0]->x + lo, x_stride,
-                            base->out.x + lo, H ? H + lo : NULL, E, c->smooth);
+                            base->out.x + lo, H ? H + lo : NULL, E, c->smooth,
+                            c->collect_stats ? &updates : NULL);
+  }
+  if (c->collect_stats) {
+    base->op_stats.membrane_updates += (double)updates;
+    base->op_stats.samples += c->B;
   }
 }
 
@@ -657,4 +671,4 @@ static void neuron_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_neuron_ops = {"neuron", sizeof(neuron_layer), neuron_build, neuron_init,
-                                    neuron_forward, neuron_backward, neuron_describe, NULL};
+                                    neuron_forward, neuron_backward, neuron_describe, NULL, NULL};

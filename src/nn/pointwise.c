@@ -83,7 +83,7 @@ static void clamp_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_clamp_ops = {"clamp", sizeof(clamp_layer), clamp_build, NULL,
-                                   clamp_forward, clamp_backward, clamp_describe, NULL};
+                                   clamp_forward, clamp_backward, clamp_describe, NULL, NULL};
 
 /* ---------------------------------------------------------------- sigmoid */
 
@@ -119,4 +119,4 @@ static void sigmoid_backward(sb_layer *l, const sb_ctx *c) {
 }
 
 const sb_layer_ops sb_sigmoid_ops = {"sigmoid", sizeof(sb_layer), sigmoid_build, NULL,
-                                     sigmoid_forward, sigmoid_backward, NULL, NULL};
+                                     sigmoid_forward, sigmoid_backward, NULL, NULL, NULL};

@@ -133,7 +133,7 @@ static sb_status avg_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
 }
 
 const sb_layer_ops sb_avgpool2d_ops = {"avgpool2d", sizeof(pool_layer), avg_build, NULL,
-                                       avg_forward, avg_backward, window_describe, NULL};
+                                       avg_forward, avg_backward, window_describe, NULL, NULL};
 
 /* ---------------------------------------------------------------- maxpool2d */
 
@@ -261,7 +261,7 @@ static void max_backward(sb_layer *base, const sb_ctx *c) {
 }
 
 const sb_layer_ops sb_maxpool2d_ops = {"maxpool2d", sizeof(pool_layer), max_build, NULL,
-                                       max_forward, max_backward, window_describe, NULL};
+                                       max_forward, max_backward, window_describe, NULL, NULL};
 
 /* ---------------------------------------------------------------- adaptive_avgpool2d */
 
@@ -351,7 +351,7 @@ static void adaptive_describe(const sb_layer *base, char *buf, size_t n) {
 
 const sb_layer_ops sb_adaptive_avgpool2d_ops = {"adaptive_avgpool2d", sizeof(pool_layer),
                                                 adaptive_build, NULL, adaptive_forward,
-                                                adaptive_backward, adaptive_describe, NULL};
+                                                adaptive_backward, adaptive_describe, NULL, NULL};
 
 /* ---------------------------------------------------------------- sum_pool */
 
@@ -409,4 +409,4 @@ static void sum_pool_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_sum_pool_ops = {"sum_pool", sizeof(pool_layer), sum_pool_build, NULL,
-                                      sum_pool_forward, sum_pool_backward, sum_pool_describe, NULL};
+                                      sum_pool_forward, sum_pool_backward, sum_pool_describe, NULL, NULL};

@@ -321,4 +321,4 @@ static double power_macs(const sb_layer *base) {
 
 const sb_layer_ops sb_power_kan_ops = {"power_kan",    sizeof(power_kan_layer), power_build,
                                        power_init,     power_forward,           power_backward,
-                                       power_describe, power_macs};
+                                       power_describe, power_macs, NULL};

@@ -47,7 +47,7 @@ static void mean_time_backward(sb_layer *l, const sb_ctx *c) {
 }
 
 const sb_layer_ops sb_mean_time_ops = {"mean_time", sizeof(sb_layer), mean_time_build, NULL,
-                                       mean_time_forward, mean_time_backward, NULL, NULL};
+                                       mean_time_forward, mean_time_backward, NULL, NULL, NULL};
 
 /* ---------------------------------------------------------------- flatten */
 
@@ -73,7 +73,7 @@ static void flatten_backward(sb_layer *l, const sb_ctx *c) {
 }
 
 const sb_layer_ops sb_flatten_ops = {"flatten", sizeof(sb_layer), flatten_build, NULL,
-                                     flatten_forward, flatten_backward, NULL, NULL};
+                                     flatten_forward, flatten_backward, NULL, NULL, NULL};
 
 /* ---------------------------------------------------------------- relu (the ANN twins) */
 
@@ -110,4 +110,4 @@ static void relu_backward(sb_layer *l, const sb_ctx *c) {
 }
 
 const sb_layer_ops sb_relu_ops = {"relu", sizeof(sb_layer), relu_build, NULL, relu_forward,
-                                  relu_backward, NULL, NULL};
+                                  relu_backward, NULL, NULL, NULL};

@@ -53,4 +53,4 @@ static void reshape_describe(const sb_layer *l, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_reshape_ops = {"reshape", sizeof(sb_layer), reshape_build, NULL,
-                                     reshape_forward, reshape_backward, reshape_describe, NULL};
+                                     reshape_forward, reshape_backward, reshape_describe, NULL, NULL};

@@ -150,4 +150,4 @@ static void scale_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_scale_ops = {"scale", sizeof(scale_layer), scale_build, scale_init,
-                                   scale_forward, scale_backward, scale_describe, NULL};
+                                   scale_forward, scale_backward, scale_describe, NULL, NULL};

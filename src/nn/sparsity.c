@@ -161,4 +161,4 @@ static void sparsity_describe(const sb_layer *base, char *buf, size_t n) {
 
 const sb_layer_ops sb_sparsity_mask_ops = {"sparsity_mask", sizeof(sparsity_layer), sparsity_build,
                                            sparsity_init, sparsity_forward, sparsity_backward,
-                                           sparsity_describe, NULL};
+                                           sparsity_describe, NULL, NULL};

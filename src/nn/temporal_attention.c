@@ -176,4 +176,4 @@ static void tattn_describe(const sb_layer *base, char *buf, size_t n) {
 
 const sb_layer_ops sb_temporal_attention_ops = {"temporal_attention", sizeof(tattn_layer),
                                                 tattn_build, tattn_init, tattn_forward,
-                                                tattn_backward, tattn_describe, NULL};
+                                                tattn_backward, tattn_describe, NULL, NULL};

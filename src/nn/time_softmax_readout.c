@@ -234,4 +234,4 @@ static void tsr_describe(const sb_layer *base, char *buf, size_t n) {
 
 const sb_layer_ops sb_time_softmax_readout_ops = {"time_softmax_readout", sizeof(tsr_layer),
                                                   tsr_build, tsr_init, tsr_forward, tsr_backward,
-                                                  tsr_describe, NULL};
+                                                  tsr_describe, NULL, NULL};

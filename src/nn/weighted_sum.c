@@ -136,4 +136,4 @@ static void wsum_describe(const sb_layer *base, char *buf, size_t n) {
 }
 
 const sb_layer_ops sb_weighted_sum_ops = {"weighted_sum", sizeof(wsum_layer), wsum_build,
-                                          wsum_init, wsum_forward, wsum_backward, wsum_describe, NULL};
+                                          wsum_init, wsum_forward, wsum_backward, wsum_describe, NULL, NULL};
