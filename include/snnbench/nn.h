@@ -130,6 +130,10 @@ typedef struct {
   char name[2 * SB_NAME_LEN];
   float *w, *g;
   long n;
+  /* Weights quantised per output channel (linear and conv weights); 0 for other tensors.
+   * Element j of channel c sits at c·q_ch_stride + j·q_el_stride, j < q_len. */
+  int q_channels;
+  long q_ch_stride, q_el_stride, q_len;
 } sb_param;
 
 struct sb_model {
@@ -185,6 +189,8 @@ sb_layer *sb_model_find(const sb_model *m, const char *name);
 void sb_builder_param(sb_builder *b, sb_layer *l, const char *pname, float **w, float **g,
                       long n);
 void sb_builder_buffer(sb_builder *b, sb_layer *l, const char *bname, float **w, long n);
+/* Marks the parameter registered last as a weight matrix quantised per output channel. */
+void sb_builder_quantizable(sb_builder *b, int channels, long ch_stride, long el_stride, long len);
 /* Activation-sized or arbitrary scratch memory, allocated with the model. */
 void sb_builder_floats(sb_builder *b, float **slot, long n);
 void sb_builder_bytes(sb_builder *b, void **slot, size_t bytes);

@@ -91,6 +91,7 @@ static sb_status conv_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   base->out.is_static = base->in[0]->is_static;
   base->out.is_binary = 0;
   sb_builder_param(b, base, "weight", &l->W, &l->dW, weight_count(l));
+  sb_builder_quantizable(b, l->cout, l->K, 1, l->K); /* W is [cout][cin/groups·kh·kw] */
   if (l->bias) sb_builder_param(b, base, "bias", &l->b, &l->db, l->cout);
 
   /* Per-thread scratch: an im2col block, or the channel-last input/output/gradient planes. */

@@ -48,6 +48,7 @@ static sb_status linear_build(sb_layer *base, sb_builder *b, const cJSON *spec) 
   base->out.is_static = base->in[0]->is_static;
   base->out.is_binary = 0;
   sb_builder_param(b, base, "weight", &l->W, &l->dW, (long)l->in_f * l->out_f);
+  sb_builder_quantizable(b, l->out_f, 1, l->out_f, l->in_f); /* W is [in][out] */
   if (l->bias) sb_builder_param(b, base, "bias", &l->b, &l->db, l->out_f);
   if (l->allow_sparse) {
     const sb_model_opts *o = sb_builder_opts(b);

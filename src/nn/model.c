@@ -12,6 +12,8 @@ typedef struct {
   char name[2 * SB_NAME_LEN];
   float **w, **g;
   long n;
+  int q_channels;
+  long q_ch_stride, q_el_stride, q_len;
 } pending_param;
 
 struct sb_builder {
@@ -53,6 +55,7 @@ static void push_pending(pending_param **arr, int *n, int *cap, const sb_layer *
     *arr = sb_xrealloc(*arr, (unsigned long)*cap * sizeof **arr);
   }
   pending_param *p = &(*arr)[(*n)++];
+  memset(p, 0, sizeof *p);
   snprintf(p->name, sizeof p->name, "%s.%s", l->name, pname);
   p->w = w;
   p->g = g;
@@ -63,6 +66,16 @@ void sb_builder_param(sb_builder *b, sb_layer *l, const char *pname, float **w, 
                       long n) {
   push_pending(&b->params, &b->n_params, &b->cap_params, l, pname, w, g, n);
   l->n_params += n;
+}
+
+void sb_builder_quantizable(sb_builder *b, int channels, long ch_stride, long el_stride,
+                            long len) {
+  pending_param *p = &b->params[b->n_params - 1];
+  SB_ASSERT((long)channels * len == p->n);
+  p->q_channels = channels;
+  p->q_ch_stride = ch_stride;
+  p->q_el_stride = el_stride;
+  p->q_len = len;
 }
 
 void sb_builder_buffer(sb_builder *b, sb_layer *l, const char *bname, float **w, long n) {
@@ -216,6 +229,10 @@ static void commit_params(sb_model *m, sb_builder *b) {
     q->w = *p->w = m->param_block + off;
     q->g = *p->g = m->grad_block + off;
     q->n = p->n;
+    q->q_channels = p->q_channels;
+    q->q_ch_stride = p->q_ch_stride;
+    q->q_el_stride = p->q_el_stride;
+    q->q_len = p->q_len;
     off += p->n;
   }
   m->n_buffers = b->n_buffers;
