@@ -1,11 +1,17 @@
 /* `snnbench reduce DIR`: groups cells by every grid axis except the seed and summarises each
  * metric over the seeds (n, mean, SD, SEM, Student-t 95% CI, median, IQR, range). Writes
- * summary.md / .csv / .json next to results.h5 and says which cells are missing. */
+ * summary.md / .csv / .json next to results.h5 and says which cells are missing.
+ *
+ * Every number a cell stores becomes one named metric: the scalars of /metrics under their own
+ * names, the per-layer table /layers as "layer/<layer>/<field>", and the timestep study
+ * /timesteps as "timestep/<T>/<field>". The CSV and JSON carry all of them; the Markdown shows
+ * the tables people read first. */
 #include "snnbench/reduce.h"
 
 #include <cjson/cJSON.h>
 #include <hdf5.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,35 +22,79 @@
 #include "snnbench/store.h"
 #include "store/h5util.h"
 
-enum { MAX_METRICS = 64 };
+enum { NAME_LEN = 160 };
 
 typedef struct {
-  char *key;        /* canonical JSON of the non-seed axes */
-  cJSON *axes;      /* the same, as an object */
+  double *v;
+  int n;
+} series;
+
+typedef struct {
+  char *key;      /* canonical JSON of the non-seed axes */
+  cJSON *axes;    /* the same, as an object */
   int expected, present;
-  cJSON *missing;   /* ids */
-  double *values[MAX_METRICS];
-  int n_values[MAX_METRICS];
+  cJSON *missing; /* ids */
+  series *s;      /* one per metric, capacity `expected` each */
 } group;
 
 typedef struct {
-  char names[MAX_METRICS][64];
-  int n_metrics;
+  char (*names)[NAME_LEN];
+  int n_metrics, cap_metrics;
   group *groups;
   int n_groups;
-  char **axes;      /* reduce axes (grid axes without seed) */
+  char **axes; /* reduce axes (grid axes without seed) */
   int n_axes;
 } table;
+
+/* ------------------------------------------------------------------ a growing text buffer */
+
+typedef struct {
+  char *s;
+  size_t n, cap;
+} text;
+
+static void emit(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(text *t, const char *fmt, ...) {
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    const int k = vsnprintf(t->s + t->n, t->cap - t->n, fmt, ap);
+    va_end(ap);
+    if (k >= 0 && t->n + (size_t)k < t->cap) {
+      t->n += (size_t)k;
+      return;
+    }
+    t->cap = t->cap ? 2 * t->cap + (size_t)k : 1 << 16;
+    t->s = sb_xrealloc(t->s, t->cap);
+  }
+}
+
+/* ------------------------------------------------------------------ loading */
 
 static int metric_index(table *t, const char *name) {
   for (int i = 0; i < t->n_metrics; i++)
     if (!strcmp(t->names[i], name)) return i;
-  if (t->n_metrics == MAX_METRICS) return -1;
-  snprintf(t->names[t->n_metrics], sizeof t->names[0], "%s", name);
+  if (t->n_metrics == t->cap_metrics) {
+    const int cap = t->cap_metrics ? 2 * t->cap_metrics : 128;
+    t->names = sb_xrealloc(t->names, (unsigned long)cap * NAME_LEN);
+    for (int g = 0; g < t->n_groups; g++) {
+      t->groups[g].s = sb_xrealloc(t->groups[g].s, (unsigned long)cap * sizeof(series));
+      memset(t->groups[g].s + t->cap_metrics, 0, (size_t)(cap - t->cap_metrics) * sizeof(series));
+    }
+    t->cap_metrics = cap;
+  }
+  snprintf(t->names[t->n_metrics], NAME_LEN, "%s", name);
   return t->n_metrics++;
 }
 
-static group *find_group(table *t, const cJSON *cell_axes, int n_cells) {
+static void add_value(table *t, group *g, const char *name, double v) {
+  const int m = metric_index(t, name);
+  series *s = &g->s[m];
+  if (!s->v) s->v = sb_xmalloc((unsigned long)g->expected * sizeof(double));
+  if (s->n < g->expected) s->v[s->n++] = v;
+}
+
+static group *find_group(table *t, const cJSON *cell_axes) {
   cJSON *key = cJSON_CreateObject();
   for (int a = 0; a < t->n_axes; a++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cell_axes, t->axes[a]);
@@ -62,26 +112,99 @@ static group *find_group(table *t, const cJSON *cell_axes, int n_cells) {
   g->key = k;
   g->axes = key;
   g->missing = cJSON_CreateArray();
-  for (int m = 0; m < MAX_METRICS; m++)
-    g->values[m] = sb_xcalloc((unsigned long)n_cells, sizeof(double));
+  g->s = sb_xcalloc((unsigned long)(t->cap_metrics ? t->cap_metrics : 1), sizeof(series));
   return g;
 }
 
 typedef struct {
   table *t;
   group *g;
-  hid_t metrics;
+  hid_t loc;
 } iter_ctx;
 
-static herr_t read_metric(hid_t loc, const char *name, const H5L_info_t *info, void *op) {
+static herr_t read_scalar(hid_t loc, const char *name, const H5L_info_t *info, void *op) {
   (void)loc;
   (void)info;
   iter_ctx *c = op;
   double v;
-  if (h5_read_scalar(c->metrics, name, &v) < 0) return 0;
-  const int m = metric_index(c->t, name);
-  if (m >= 0) c->g->values[m][c->g->n_values[m]++] = v;
+  if (h5_read_scalar(c->loc, name, &v) >= 0) add_value(c->t, c->g, name, v);
   return 0;
+}
+
+/* Reads every numeric member of the /layers compound table, row by row, as doubles. */
+static void read_layers(table *t, group *g, hid_t cell) {
+  if (H5Lexists(cell, "layers", H5P_DEFAULT) <= 0) return;
+  hid_t d = H5Dopen2(cell, "layers", H5P_DEFAULT);
+  if (d < 0) return;
+  hid_t ft = H5Dget_type(d), sp = H5Dget_space(d);
+  hssize_t rows = H5Sget_simple_extent_npoints(sp);
+  if (H5Tget_class(ft) != H5T_COMPOUND || rows <= 0) goto done;
+  /* The layer names first. */
+  char (*names)[SB_NAME_LEN] = sb_xcalloc((unsigned long)rows, SB_NAME_LEN);
+  hid_t st = H5Tcopy(H5T_C_S1);
+  H5Tset_size(st, SB_NAME_LEN);
+  hid_t nt = H5Tcreate(H5T_COMPOUND, SB_NAME_LEN);
+  H5Tinsert(nt, "name", 0, st);
+  const int have_names = H5Dread(d, nt, H5S_ALL, H5S_ALL, H5P_DEFAULT, names) >= 0;
+  H5Tclose(nt);
+  H5Tclose(st);
+  double *col = sb_xmalloc((unsigned long)rows * sizeof(double));
+  const int members = H5Tget_nmembers(ft);
+  for (int k = 0; k < members && have_names; k++) {
+    H5T_class_t cls = H5Tget_member_class(ft, (unsigned)k);
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) continue;
+    char *member = H5Tget_member_name(ft, (unsigned)k);
+    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(double));
+    H5Tinsert(mt, member, 0, H5T_NATIVE_DOUBLE);
+    if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) >= 0) {
+      for (hssize_t r = 0; r < rows; r++) {
+        char name[NAME_LEN];
+        snprintf(name, sizeof name, "layer/%s/%s", names[r], member);
+        add_value(t, g, name, col[r]);
+      }
+    }
+    H5Tclose(mt);
+    H5free_memory(member);
+  }
+  free(col);
+  free(names);
+done:
+  H5Sclose(sp);
+  H5Tclose(ft);
+  H5Dclose(d);
+}
+
+/* /timesteps: datasets T, test_acc, spikes_per_sample, latency_ms_per_sample of equal length. */
+static void read_timesteps(table *t, group *g, hid_t cell) {
+  if (H5Lexists(cell, "timesteps", H5P_DEFAULT) <= 0) return;
+  hid_t ts = H5Gopen2(cell, "timesteps", H5P_DEFAULT);
+  if (ts < 0) return;
+  static const char *const fields[] = {"test_acc", "spikes_per_sample", "latency_ms_per_sample"};
+  hid_t dT = H5Dopen2(ts, "T", H5P_DEFAULT);
+  if (dT >= 0) {
+    hid_t sp = H5Dget_space(dT);
+    const hssize_t n = H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    double *T = sb_xmalloc((unsigned long)(n > 0 ? n : 1) * sizeof(double));
+    double *v = sb_xmalloc((unsigned long)(n > 0 ? n : 1) * sizeof(double));
+    if (n > 0 && H5Dread(dT, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, T) >= 0) {
+      for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) {
+        if (H5Lexists(ts, fields[f], H5P_DEFAULT) <= 0) continue;
+        hid_t d = H5Dopen2(ts, fields[f], H5P_DEFAULT);
+        if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0)
+          for (hssize_t i = 0; i < n; i++) {
+            char name[NAME_LEN];
+            snprintf(name, sizeof name, "timestep/%d/%s", (int)T[i], fields[f]);
+            add_value(t, g, name, v[i]);
+          }
+        H5Dclose(d);
+      }
+    }
+    free(T);
+    free(v);
+    H5Dclose(dT);
+  }
+  H5Gclose(ts);
 }
 
 static sb_status load_table(hid_t f, const char *path, table *t) {
@@ -100,32 +223,31 @@ static sb_status load_table(hid_t f, const char *path, table *t) {
     if (cJSON_IsString(a) && strcmp(a->valuestring, "seed"))
       t->axes[t->n_axes++] = sb_xstrdup(a->valuestring);
   t->groups = sb_xcalloc((unsigned long)(n_cells ? n_cells : 1), sizeof(group));
+  /* First pass: groups and their expected sizes, so series can be sized once. */
   const cJSON *c;
+  cJSON_ArrayForEach(c, cells) find_group(t, cJSON_GetObjectItemCaseSensitive(c, "axes"))->expected++;
   cJSON_ArrayForEach(c, cells) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
-    const cJSON *cell_axes = cJSON_GetObjectItemCaseSensitive(c, "axes");
     if (!cJSON_IsString(id)) continue;
-    group *g = find_group(t, cell_axes, n_cells);
-    g->expected++;
-    char cpath[64], gpath[80];
+    group *g = find_group(t, cJSON_GetObjectItemCaseSensitive(c, "axes"));
+    char cpath[64], mpath[80];
     snprintf(cpath, sizeof cpath, "cells/%s", id->valuestring);
-    snprintf(gpath, sizeof gpath, "%s/metrics", cpath);
+    snprintf(mpath, sizeof mpath, "%s/metrics", cpath);
     /* H5Lexists needs every intermediate link to exist, so check from the top down. */
     if (H5Lexists(f, "cells", H5P_DEFAULT) <= 0 || H5Lexists(f, cpath, H5P_DEFAULT) <= 0 ||
-        H5Lexists(f, gpath, H5P_DEFAULT) <= 0) {
+        H5Lexists(f, mpath, H5P_DEFAULT) <= 0) {
       cJSON_AddItemToArray(g->missing, cJSON_CreateString(id->valuestring));
       continue;
     }
-    hid_t m = H5Gopen2(f, gpath, H5P_DEFAULT);
-    if (m < 0) {
-      cJSON_AddItemToArray(g->missing, cJSON_CreateString(id->valuestring));
-      continue;
-    }
+    hid_t cell = H5Gopen2(f, cpath, H5P_DEFAULT), m = H5Gopen2(f, mpath, H5P_DEFAULT);
     g->present++;
     iter_ctx ic = {t, g, m};
     hsize_t idx = 0;
-    H5Literate(m, H5_INDEX_NAME, H5_ITER_INC, &idx, read_metric, &ic);
+    H5Literate(m, H5_INDEX_NAME, H5_ITER_INC, &idx, read_scalar, &ic);
+    read_layers(t, g, cell);
+    read_timesteps(t, g, cell);
     H5Gclose(m);
+    H5Gclose(cell);
   }
   cJSON_Delete(grid);
   return SB_OK;
@@ -136,11 +258,21 @@ static void free_table(table *t) {
     free(t->groups[g].key);
     cJSON_Delete(t->groups[g].axes);
     cJSON_Delete(t->groups[g].missing);
-    for (int m = 0; m < MAX_METRICS; m++) free(t->groups[g].values[m]);
+    for (int m = 0; m < t->n_metrics; m++) free(t->groups[g].s[m].v);
+    free(t->groups[g].s);
   }
   free(t->groups);
+  free(t->names);
   for (int a = 0; a < t->n_axes; a++) free(t->axes[a]);
   free(t->axes);
+}
+
+/* ------------------------------------------------------------------ Markdown */
+
+static int find_metric(const table *t, const char *name) {
+  for (int i = 0; i < t->n_metrics; i++)
+    if (!strcmp(t->names[i], name)) return i;
+  return -1;
 }
 
 static void axis_value(const group *g, const char *axis, char *buf, size_t n) {
@@ -154,113 +286,210 @@ static void axis_value(const group *g, const char *axis, char *buf, size_t n) {
   }
 }
 
-static int find_metric(const table *t, const char *name) {
-  for (int i = 0; i < t->n_metrics; i++)
-    if (!strcmp(t->names[i], name)) return i;
-  return -1;
-}
-
-/* The columns people read first; every metric is in the CSV and JSON. */
-static const struct {
-  const char *metric, *label, *fmt;
-} k_columns[] = {
-    {"test_acc_final", "test acc % (final)", "%.2f"},
-    {"test_acc_at_best_val", "test acc % (best val)", "%.2f"},
-    {"spike_rate", "spike rate", "%.4f"},
-    {"train_samples_per_s", "train samples/s", "%.0f"},
-};
-
-static void cell_text(const group *g, int m, const char *fmt, char *buf, size_t n) {
-  if (m < 0 || g->n_values[m] == 0) {
+/* "mean ± CI half-width", scaled by `scale`, or n/a. */
+static void cell_text(const group *g, int m, const char *fmt, double scale, char *buf, size_t n) {
+  if (m < 0 || g->s[m].n == 0) {
     snprintf(buf, n, "n/a");
     return;
   }
   sb_summary s;
-  sb_summarize(g->values[m], g->n_values[m], &s);
-  char a[32], b[32];
-  snprintf(a, sizeof a, fmt, s.mean);
+  sb_summarize(g->s[m].v, g->s[m].n, &s);
+  char a[48], b[48];
+  snprintf(a, sizeof a, fmt, s.mean * scale);
   if (s.n >= 2) {
-    snprintf(b, sizeof b, fmt, s.ci_half);
+    snprintf(b, sizeof b, fmt, s.ci_half * scale);
     snprintf(buf, n, "%s ± %s", a, b);
   } else {
     snprintf(buf, n, "%s", a);
   }
 }
 
-static char *markdown(const table *t, const char *title) {
-  size_t cap = 1 << 16, used = 0;
-  char *out = sb_xmalloc(cap);
-#define EMIT(...)                                                                    \
-  do {                                                                               \
-    int k_ = snprintf(out + used, cap - used, __VA_ARGS__);                          \
-    while (k_ >= 0 && used + (size_t)k_ >= cap) {                                    \
-      out = sb_xrealloc(out, cap *= 2);                                              \
-      k_ = snprintf(out + used, cap - used, __VA_ARGS__);                            \
-    }                                                                                \
-    used += (size_t)k_;                                                              \
-  } while (0)
-  EMIT("## %s\n\n", title);
-  EMIT("Each row: mean ± 95%% CI (Student t, n−1 degrees of freedom) over seeds; n = seeds "
-       "present / expected.\n\n|");
-  for (int a = 0; a < t->n_axes; a++) EMIT(" %s |", t->axes[a]);
-  EMIT(" n |");
-  for (size_t c = 0; c < sizeof k_columns / sizeof *k_columns; c++) EMIT(" %s |", k_columns[c].label);
-  EMIT("\n|");
-  for (int a = 0; a < t->n_axes + 1 + (int)(sizeof k_columns / sizeof *k_columns); a++) EMIT("---|");
-  EMIT("\n");
-  for (int gi = 0; gi < t->n_groups; gi++) {
-    const group *g = &t->groups[gi];
-    EMIT("|");
-    for (int a = 0; a < t->n_axes; a++) {
-      char v[128];
-      axis_value(g, t->axes[a], v, sizeof v);
-      EMIT(" %s |", v);
-    }
-    EMIT(" %d/%d |", g->present, g->expected);
-    for (size_t c = 0; c < sizeof k_columns / sizeof *k_columns; c++) {
-      char v[96];
-      cell_text(g, find_metric(t, k_columns[c].metric), k_columns[c].fmt, v, sizeof v);
-      EMIT(" %s |", v);
-    }
-    EMIT("\n");
+typedef struct {
+  const char *metric, *label, *fmt;
+  double scale;
+} column;
+
+static void row_start(text *o, const table *t, const group *g) {
+  emit(o, "|");
+  for (int a = 0; a < t->n_axes; a++) {
+    char v[128];
+    axis_value(g, t->axes[a], v, sizeof v);
+    emit(o, " %s |", v);
   }
-  int missing = 0;
-  for (int gi = 0; gi < t->n_groups; gi++) missing += cJSON_GetArraySize(t->groups[gi].missing);
-  if (missing) EMIT("\n%d cell%s missing (listed in summary.json).\n", missing, missing == 1 ? "" : "s");
-#undef EMIT
-  return out;
 }
 
-static void csv_field(FILE *f, double v) {
-  if (isnan(v)) fprintf(f, ",");
-  else fprintf(f, ",%.10g", v);
+static void header(text *o, const table *t, const char *extra, const column *cols, int n_cols) {
+  emit(o, "|");
+  for (int a = 0; a < t->n_axes; a++) emit(o, " %s |", t->axes[a]);
+  if (extra) emit(o, " %s |", extra);
+  emit(o, " n |");
+  for (int c = 0; c < n_cols; c++) emit(o, " %s |", cols[c].label);
+  emit(o, "\n|");
+  for (int c = 0; c < t->n_axes + (extra ? 1 : 0) + 1 + n_cols; c++) emit(o, "---|");
+  emit(o, "\n");
+}
+
+/* One row per group of the plain metrics in `cols`; prefix != NULL names series under it. */
+static void section(text *o, const table *t, const char *title, const char *note,
+                    const column *cols, int n_cols) {
+  int any = 0;
+  for (int c = 0; c < n_cols; c++) any |= find_metric(t, cols[c].metric) >= 0;
+  if (!any) return;
+  emit(o, "\n### %s\n\n%s\n\n", title, note);
+  header(o, t, NULL, cols, n_cols);
+  for (int gi = 0; gi < t->n_groups; gi++) {
+    const group *g = &t->groups[gi];
+    row_start(o, t, g);
+    emit(o, " %d/%d |", g->present, g->expected);
+    for (int c = 0; c < n_cols; c++) {
+      char v[128];
+      cell_text(g, find_metric(t, cols[c].metric), cols[c].fmt, cols[c].scale, v, sizeof v);
+      emit(o, " %s |", v);
+    }
+    emit(o, "\n");
+  }
+}
+
+/* Distinct middle parts of metrics named "<kind>/<middle>/<field>", in first-seen order. */
+static int middles(const table *t, const char *kind, char (*out)[NAME_LEN], int max) {
+  int n = 0;
+  const size_t k = strlen(kind);
+  for (int i = 0; i < t->n_metrics && n < max; i++) {
+    const char *name = t->names[i];
+    if (strncmp(name, kind, k) || name[k] != '/') continue;
+    const char *mid = name + k + 1, *slash = strrchr(mid, '/');
+    if (!slash) continue;
+    char m[NAME_LEN];
+    snprintf(m, sizeof m, "%.*s", (int)(slash - mid), mid);
+    int seen = 0;
+    for (int j = 0; j < n && !seen; j++) seen = !strcmp(out[j], m);
+    if (!seen) snprintf(out[n++], NAME_LEN, "%s", m);
+  }
+  return n;
+}
+
+/* One row per group and per middle part (layer name, timestep). */
+static void nested_section(text *o, const table *t, const char *kind, const char *label,
+                           const char *title, const char *note, const column *cols, int n_cols) {
+  char (*mids)[NAME_LEN] = sb_xcalloc(4096, NAME_LEN);
+  const int n_mid = middles(t, kind, mids, 4096);
+  if (n_mid) {
+    emit(o, "\n### %s\n\n%s\n\n", title, note);
+    header(o, t, label, cols, n_cols);
+    for (int gi = 0; gi < t->n_groups; gi++) {
+      const group *g = &t->groups[gi];
+      for (int k = 0; k < n_mid; k++) {
+        int any = 0;
+        char name[NAME_LEN];
+        for (int c = 0; c < n_cols && !any; c++) {
+          snprintf(name, sizeof name, "%s/%s/%s", kind, mids[k], cols[c].metric);
+          const int m = find_metric(t, name);
+          any = m >= 0 && g->s[m].n > 0;
+        }
+        if (!any) continue;
+        row_start(o, t, g);
+        emit(o, " %s | %d/%d |", mids[k], g->present, g->expected);
+        for (int c = 0; c < n_cols; c++) {
+          char v[128];
+          snprintf(name, sizeof name, "%s/%s/%s", kind, mids[k], cols[c].metric);
+          cell_text(g, find_metric(t, name), cols[c].fmt, cols[c].scale, v, sizeof v);
+          emit(o, " %s |", v);
+        }
+        emit(o, "\n");
+      }
+    }
+  }
+  free(mids);
+}
+
+static char *markdown(const table *t, const char *title) {
+  text o = {0};
+  emit(&o, "## %s\n\n", title);
+  emit(&o, "Every entry: mean ± half-width of the 95%% confidence interval of the mean (Student t, "
+           "n−1 degrees of freedom) over seeds; n = seeds present / expected.\n");
+  static const column main_cols[] = {
+      {"test_acc_final", "test acc % (final)", "%.2f", 1},
+      {"test_acc_at_best_val", "test acc % (best val)", "%.2f", 1},
+      {"spike_rate", "spike rate", "%.4f", 1},
+      {"train_samples_per_s", "train samples/s", "%.0f", 1},
+  };
+  section(&o, t, "Accuracy", "Test accuracy at the last epoch, and at the epoch with the best "
+          "validation accuracy (never the best test epoch).", main_cols, 4);
+  static const column energy_cols[] = {
+      {"synops_ac_per_sample", "SynOps AC/sample", "%.4g", 1},
+      {"synops_mac_per_sample", "SynOps MAC/sample", "%.4g", 1},
+      {"dense_ops_per_sample", "dense ops/sample", "%.4g", 1},
+      {"energy_pj_per_sample", "energy µJ/sample", "%.4g", 1e-6},
+      {"ann_energy_pj_per_sample", "ANN twin µJ/sample", "%.4g", 1e-6},
+      {"energy_ratio", "SNN/ANN energy", "%.4f", 1},
+  };
+  section(&o, t, "Synaptic operations and energy",
+          "NeuroBench counting per test sample, summed over T: effective ACs (inputs in {-1,0,1}), "
+          "effective MACs (real-valued inputs), dense ops; energy = ACs·E_AC + MACs·E_MAC; the "
+          "ratio divides by the ANN twin's dense MACs · E_MAC.", energy_cols, 6);
+  static const column layer_cols[] = {
+      {"spike_rate", "spike rate", "%.4f", 1},
+      {"spikes_per_sample", "spikes/sample", "%.4g", 1},
+      {"dead_fraction", "dead %", "%.2f", 100},
+      {"synops_ac", "SynOps AC", "%.4g", 1},
+      {"synops_mac", "SynOps MAC", "%.4g", 1},
+      {"energy_pj", "energy pJ", "%.4g", 1},
+  };
+  nested_section(&o, t, "layer", "layer", "Per layer",
+                 "Per test sample. Spike rate = spikes / (neurons · T · samples) over binary "
+                 "outputs; dead = neurons that never fired on the test set.", layer_cols, 6);
+  static const column quant_cols[] = {
+      {"test_acc_final", "fp32 acc %", "%.2f", 1},
+      {"test_acc_int8", "int8 acc %", "%.2f", 1},
+      {"model_bytes_fp32", "fp32 KiB", "%.1f", 1.0 / 1024},
+      {"model_bytes_int8", "int8 KiB", "%.1f", 1.0 / 1024},
+  };
+  if (find_metric(t, "test_acc_int8") >= 0)
+    section(&o, t, "Int8 weights", "Linear and conv weights quantised per output channel "
+            "(symmetric, int8); other parameters stay float32.", quant_cols, 4);
+  static const column t_cols[] = {
+      {"test_acc", "test acc %", "%.2f", 1},
+      {"spikes_per_sample", "spikes/sample", "%.4g", 1},
+      {"latency_ms_per_sample", "latency ms/sample", "%.4f", 1},
+  };
+  nested_section(&o, t, "timestep", "T (eval)", "Timestep study",
+                 "The trained model evaluated at other T without retraining.", t_cols, 3);
+  int missing = 0;
+  for (int gi = 0; gi < t->n_groups; gi++) missing += cJSON_GetArraySize(t->groups[gi].missing);
+  if (missing) emit(&o, "\n%d cell%s missing (listed in summary.json).\n", missing, missing == 1 ? "" : "s");
+  return o.s;
+}
+
+/* ------------------------------------------------------------------ CSV and JSON */
+
+static void csv_field(text *o, double v) {
+  if (isnan(v)) emit(o, ",");
+  else emit(o, ",%.10g", v);
 }
 
 static char *csv(const table *t) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  for (int a = 0; a < t->n_axes; a++) fprintf(f, "%s,", t->axes[a]);
-  fprintf(f, "metric,n,expected,mean,sd,sem,ci95_half,ci95_lo,ci95_hi,median,q1,q3,min,max\n");
+  text o = {0};
+  for (int a = 0; a < t->n_axes; a++) emit(&o, "%s,", t->axes[a]);
+  emit(&o, "metric,n,expected,mean,sd,sem,ci95_half,ci95_lo,ci95_hi,median,q1,q3,min,max\n");
   for (int gi = 0; gi < t->n_groups; gi++) {
     const group *g = &t->groups[gi];
     for (int m = 0; m < t->n_metrics; m++) {
+      if (!g->s[m].n) continue;
       sb_summary s;
-      sb_summarize(g->values[m], g->n_values[m], &s);
+      sb_summarize(g->s[m].v, g->s[m].n, &s);
       for (int a = 0; a < t->n_axes; a++) {
         char v[128];
         axis_value(g, t->axes[a], v, sizeof v);
-        fprintf(f, "\"%s\",", v);
+        emit(&o, "\"%s\",", v);
       }
-      fprintf(f, "%s,%d,%d", t->names[m], s.n, g->expected);
+      emit(&o, "%s,%d,%d", t->names[m], s.n, g->expected);
       const double vals[] = {s.mean, s.sd, s.sem, s.ci_half, s.ci_lo, s.ci_hi,
                              s.median, s.q1, s.q3, s.min, s.max};
-      for (size_t k = 0; k < sizeof vals / sizeof *vals; k++) csv_field(f, vals[k]);
-      fprintf(f, "\n");
+      for (size_t k = 0; k < sizeof vals / sizeof *vals; k++) csv_field(&o, vals[k]);
+      emit(&o, "\n");
     }
   }
-  fclose(f);
-  return buf;
+  return o.s;
 }
 
 static cJSON *num_or_null(double v) { return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v); }
@@ -281,8 +510,9 @@ static char *json(const table *t) {
     cJSON_AddItemToObject(jg, "missing", cJSON_Duplicate(g->missing, 1));
     cJSON *ms = cJSON_AddObjectToObject(jg, "metrics");
     for (int m = 0; m < t->n_metrics; m++) {
+      if (!g->s[m].n) continue;
       sb_summary s;
-      sb_summarize(g->values[m], g->n_values[m], &s);
+      sb_summarize(g->s[m].v, g->s[m].n, &s);
       cJSON *jm = cJSON_AddObjectToObject(ms, t->names[m]);
       cJSON_AddNumberToObject(jm, "n", s.n);
       const struct {
@@ -294,8 +524,7 @@ static char *json(const table *t) {
       for (size_t k = 0; k < sizeof f / sizeof *f; k++)
         cJSON_AddItemToObject(jm, f[k].k, num_or_null(f[k].v));
       cJSON *vals = cJSON_AddArrayToObject(jm, "values");
-      for (int i = 0; i < g->n_values[m]; i++)
-        cJSON_AddItemToArray(vals, cJSON_CreateNumber(g->values[m][i]));
+      for (int i = 0; i < g->s[m].n; i++) cJSON_AddItemToArray(vals, cJSON_CreateNumber(g->s[m].v[i]));
     }
     cJSON_AddItemToArray(groups, jg);
   }
@@ -303,6 +532,8 @@ static char *json(const table *t) {
   cJSON_Delete(root);
   return s;
 }
+
+/* ------------------------------------------------------------------ entry points */
 
 sb_status sb_reduce_file(const char *results, const char *out_dir, int print) {
   h5_quiet();
