@@ -117,19 +117,21 @@ static sb_status interrupt_cell(const sb_cell *cell, const char *ckpt,
                                 const sb_model *m, const sb_optimizer *opt, sb_train_report *rep) {
   rep->stop_epoch = here->epoch;
   rep->stop_batch = here->batch;
+  /* Messages count epochs from 1, as the per-epoch lines do. */
+  const int ep = here->epoch + 1, n_ep = res->n_epochs;
   if (!ckpt)
-    return sb_fail(SB_EINTERRUPTED, "cell %s interrupted at epoch %d, batch %ld (no checkpoint)",
-                   cell->id, here->epoch, here->batch);
+    return sb_fail(SB_EINTERRUPTED, "cell %s interrupted in epoch %d/%d after batch %ld "
+                   "(no checkpoint)", cell->id, ep, n_ep, here->batch);
   if (sb_checkpoint_save(ckpt, cell->id, here, res, m, opt)) {
     char why[512];
     snprintf(why, sizeof why, "%s", sb_errmsg());
     sb_clear_error();
-    return sb_fail(SB_EINTERRUPTED, "cell %s interrupted at epoch %d, batch %ld; its checkpoint "
-                   "could not be written (%s)", cell->id, here->epoch, here->batch, why);
+    return sb_fail(SB_EINTERRUPTED, "cell %s interrupted in epoch %d/%d after batch %ld; its "
+                   "checkpoint could not be written (%s)", cell->id, ep, n_ep, here->batch, why);
   }
   rep->checkpointed = 1;
-  return sb_fail(SB_EINTERRUPTED, "cell %s interrupted at epoch %d, batch %ld, checkpointed",
-                 cell->id, here->epoch, here->batch);
+  return sb_fail(SB_EINTERRUPTED, "cell %s interrupted in epoch %d/%d after batch %ld, "
+                 "checkpointed", cell->id, ep, n_ep, here->batch);
 }
 
 sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_train_opts *opts,
