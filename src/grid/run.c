@@ -506,6 +506,10 @@ static sb_status plan_queue(coordinator *co) {
     if (lc) co->attempt[i] = lc->last_attempt;
     if (lc && lc->done) {
       if (cell_file_readable(co->out, c)) {
+        /* A crash between "done" and removing the checkpoint leaves it behind. */
+        char ckpt[1200];
+        checkpoint_path(co->out, c, ckpt, sizeof ckpt);
+        unlink(ckpt);
         co->done++;
         continue;
       }
