@@ -89,7 +89,7 @@ compare_runs "$T/ref" "$T/run"
 h5dump -d /context/starts "$T/run/results.h5" | grep -c '"kind":' | grep -qx 2 \
   || fail "results.h5 /context/starts does not list the 2 starts"
 
-if [ $fails -gt 0 ]; then
+if [ $fails -gt 0 ] || [ -n "${FAULT_VERBOSE:-}" ]; then
   for f in run1.log run2.log; do echo "----- $f"; cat "$T/$f" 2>/dev/null; done
   echo "----- ledger"; cat "$T/run"/ledger*.jsonl
 fi

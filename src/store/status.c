@@ -44,14 +44,24 @@ sb_status sb_run_status(const char *out_dir, int print, int *n_done, int *n_cell
   snprintf(path, sizeof path, "%s/grid.json", out_dir);
   sb_status st = sb_json_parse_file(path, &text, &grid);
   free(text);
-  if (st) return sb_fail(SB_EINPUT, "%s: not a snnbench run directory (%s)", out_dir, sb_errmsg());
+  if (st) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", sb_errmsg());
+    sb_clear_error(); /* the first recorded message wins: replace it with the whole story */
+    return sb_fail(SB_EINPUT, "%s: not a snnbench run directory (%s)", out_dir, why);
+  }
+  const cJSON *cells = cJSON_GetObjectItemCaseSensitive(grid, "cells");
+  if (!cJSON_IsArray(cells)) {
+    cJSON_Delete(grid);
+    return sb_fail(SB_EINPUT, "%s: not a snnbench run directory (%s has no \"cells\" list)",
+                   out_dir, path);
+  }
   sb_ledger_cell *led;
   int n_led, bad;
   if ((st = sb_ledger_read(out_dir, &led, &n_led, &bad))) {
     cJSON_Delete(grid);
     return st;
   }
-  const cJSON *cells = cJSON_GetObjectItemCaseSensitive(grid, "cells");
   const cJSON *c;
   int started = 0, interrupted = 0, failed = 0;
   cJSON_ArrayForEach(c, cells) {
