@@ -37,12 +37,17 @@ wait_until() {
   done
 }
 
-# The pid of MPI rank $2 among the children of mpirun $1.
+# The pid of MPI rank $2 among the children of mpirun $1 (from /proc: no procps needed).
 rank_pid() {
-  local c
-  for c in $(pgrep -P "$1"); do
-    if tr '\0' '\n' < "/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
-      echo "$c"
+  local stat pid ppid
+  for stat in /proc/[0-9]*/stat; do
+    pid=${stat#/proc/}
+    pid=${pid%/stat}
+    # Field 4 of stat is the parent pid; the command name (field 2) may contain spaces.
+    ppid=$(sed 's/.*) [A-Za-z] \([0-9]*\) .*/\1/' "$stat" 2>/dev/null) || continue
+    [ "$ppid" = "$1" ] || continue
+    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
+      echo "$pid"
       return 0
     fi
   done
