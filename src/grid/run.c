@@ -543,6 +543,15 @@ static sb_status plan_queue(coordinator *co) {
   return SB_OK;
 }
 
+static void coordinator_free(coordinator *co) {
+  free(co->queue);
+  free(co->attempt);
+  free(co->started_at);
+  free(co->rank_cell);
+  free(co->stop_sent);
+  free(co->stop_requests);
+}
+
 static sb_status coordinate(sb_experiment *e, const char *out, char **hosts, int n_ranks,
                             const sb_run_opts *o) {
   coordinator co = {.e = e, .o = o, .out = out, .hosts = hosts, .n_ranks = n_ranks, .restart = -1};
@@ -569,7 +578,10 @@ static sb_status coordinate(sb_experiment *e, const char *out, char **hosts, int
   else if (job) co.restart = 0;
 
   sb_status st = plan_queue(&co);
-  if (st) return st;
+  if (st) {
+    coordinator_free(&co);
+    return st;
+  }
   printf("snnbench: %s: %d cells%s (%d to run) on %d rank%s, output in %s\n", e->name, co.total,
          o->shard_count ? " in this shard" : "", co.n_queue, n_ranks, n_ranks == 1 ? "" : "s",
          out);
@@ -607,12 +619,7 @@ static sb_status coordinate(sb_experiment *e, const char *out, char **hosts, int
   else if (co.failed)
     st = sb_fail(SB_ERUNTIME, "%d of %d cells failed (see %s/%s)", co.failed, co.total, out,
                  co.ledger_name);
-  free(co.queue);
-  free(co.attempt);
-  free(co.started_at);
-  free(co.rank_cell);
-  free(co.stop_sent);
-  free(co.stop_requests);
+  coordinator_free(&co);
   return st;
 }
 
@@ -657,27 +664,6 @@ static void work(sb_experiment *e, const char *out, const char *host, int rank,
 }
 
 /* ------------------------------------------------------------------ entry */
-
-sb_status sb_check_launch(int world_size) {
-  const char *mpirun = getenv("OMPI_COMM_WORLD_SIZE");
-  const char *var = mpirun ? "OMPI_COMM_WORLD_SIZE" : NULL;
-  const char *value = mpirun;
-  if (!value && getenv("SLURM_JOB_ID")) {
-    var = getenv("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS";
-    value = getenv(var);
-  }
-  if (!value) return SB_OK;
-  const int expected = atoi(value);
-  if (expected <= 0 || expected == world_size) return SB_OK;
-  if (mpirun)
-    return sb_fail(SB_EINPUT, "mpirun started %d processes (OMPI_COMM_WORLD_SIZE) but "
-                   "MPI_COMM_WORLD has %d rank%s: snnbench was built against another MPI library "
-                   "than this mpirun's", expected, world_size, world_size == 1 ? "" : "s");
-  return sb_fail(SB_EINPUT, "Slurm job %s expects %d tasks (%s) but MPI_COMM_WORLD has %d rank%s: "
-                 "the tasks did not connect (srun without --mpi=pmix starts independent "
-                 "singletons); launch with `srun --mpi=pmix` or mpirun, or match --ntasks",
-                 getenv("SLURM_JOB_ID"), expected, var, world_size, world_size == 1 ? "" : "s");
-}
 
 /* Agreement on a status: any rank's failure becomes everyone's (max of the codes). */
 static sb_status agree(sb_status st) {
