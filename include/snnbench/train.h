@@ -42,9 +42,6 @@ typedef struct {
   int resumed;          /* continued from a checkpoint ... */
   int resume_epoch;     /* ... taken in this epoch (0-based) */
   long resume_batch;    /* ... after this many of its batches */
-  int stop_epoch;       /* interrupted: where it stopped */
-  long stop_batch;
-  int checkpointed;     /* interrupted: the checkpoint was written */
 } sb_train_report;
 
 typedef struct {

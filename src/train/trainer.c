@@ -114,9 +114,7 @@ static void collect_layer_metrics(const sb_model *m, sb_trial_result *r) {
 /* The hook asked to stop after a batch: checkpoint there and fail with SB_EINTERRUPTED. */
 static sb_status interrupt_cell(const sb_cell *cell, const char *ckpt,
                                 const sb_train_position *here, const sb_trial_result *res,
-                                const sb_model *m, const sb_optimizer *opt, sb_train_report *rep) {
-  rep->stop_epoch = here->epoch;
-  rep->stop_batch = here->batch;
+                                const sb_model *m, const sb_optimizer *opt) {
   /* Messages count epochs from 1, as the per-epoch lines do. */
   const int ep = here->epoch + 1, n_ep = res->n_epochs;
   if (!ckpt)
@@ -129,7 +127,6 @@ static sb_status interrupt_cell(const sb_cell *cell, const char *ckpt,
     return sb_fail(SB_EINTERRUPTED, "cell %s interrupted in epoch %d/%d after batch %ld; its "
                    "checkpoint could not be written (%s)", cell->id, ep, n_ep, here->batch, why);
   }
-  rep->checkpointed = 1;
   return sb_fail(SB_EINTERRUPTED, "cell %s interrupted in epoch %d/%d after batch %ld, "
                  "checkpointed", cell->id, ep, n_ep, here->batch);
 }
@@ -261,7 +258,7 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
       if (opts && opts->hook && opts->hook(opts->hook_user)) {
         const sb_train_position here = {ep, bi + 1, ctx.step, loss_sum, correct,
                                         time_before + now_s() - t0};
-        st = interrupt_cell(cell, ckpt, &here, res, m, &opt, rep);
+        st = interrupt_cell(cell, ckpt, &here, res, m, &opt);
         break;
       }
     }
