@@ -89,8 +89,8 @@ static void reduce_run_dir(void) {
       r.test_acc_at_best_val = acc[m][s] - 1.0;
       r.spike_rate = 0.1 * (s + 1);
       CHECK(sb_cell_write(dir, &c, &r, "testhost", 0, 1) == SB_OK);
-      sb_ledger_entry e = {"done", c.id, 0, "testhost", 1, NULL, 1.0};
-      CHECK(sb_ledger_append(dir, &e) == SB_OK);
+      sb_ledger_entry e = {"done", c.id, 0, "testhost", 1, NULL, 1.0, NULL, -1};
+      CHECK(sb_ledger_append(dir, "ledger.jsonl", &e) == SB_OK);
       cJSON_Delete(c.axes);
     }
   char *text = cJSON_Print(grid);

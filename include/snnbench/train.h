@@ -32,14 +32,27 @@ typedef struct {
   double spike_rate;         /* over all neuron layers */
 } sb_trial_result;
 
-/* Called between batches; returning nonzero stops training early (the trial then fails with
- * SB_EINTERRUPTED). Rank 0 uses it to answer scheduling requests while it trains. */
+/* Called between batches; returning nonzero stops training early: the cell is checkpointed
+ * (when it has a checkpoint file) and sb_train_cell returns SB_EINTERRUPTED. Rank 0 uses it to
+ * answer scheduling requests while it trains; every rank uses it to notice a stop request. */
 typedef int (*sb_batch_hook)(void *user);
+
+/* What happened to a cell besides its result, for the runner's log. */
+typedef struct {
+  int resumed;          /* continued from a checkpoint ... */
+  int resume_epoch;     /* ... taken in this epoch (0-based) */
+  long resume_batch;    /* ... after this many of its batches */
+} sb_train_report;
 
 typedef struct {
   sb_batch_hook hook;
   void *hook_user;
-  int verbose;  /* print one line per epoch */
+  int verbose;             /* print one line per epoch */
+  /* The cell's checkpoint file, or NULL for none. When it holds a valid checkpoint of the cell
+   * the training continues from it; a checkpoint is written at the end of every epoch but the
+   * last and when the hook asks to stop. */
+  const char *checkpoint;
+  sb_train_report *report; /* may be NULL */
 } sb_train_opts;
 
 /* Builds the model for cfg from its spec, for the inputs the pipeline makes. */

@@ -1,6 +1,9 @@
 /* snnbench command line. Exit codes: 0 ok, 1 runtime failure, 2 bad input (config, arguments,
- * data files), 75 interrupted (resume with --resume). */
+ * data files), 75 interrupted by SIGTERM/SIGUSR1 after checkpointing (run again with --resume).
+ * `status` exits 1 while a run is incomplete. */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 #include "snnbench/bench.h"
 #include "snnbench/config.h"
 #include "snnbench/data.h"
+#include "snnbench/interrupt.h"
 #include "snnbench/kernels.h"
 #include "snnbench/models.h"
 #include "snnbench/nn.h"
@@ -19,9 +23,12 @@
 
 static const char *const k_usage =
     "usage: snnbench <command> [args]\n"
-    "  run CONFIG [--out DIR] [--resume] [--verbose] [--no-reduce]\n"
-    "                         train every cell of the grid (under mpirun: spread over ranks);\n"
-    "                         --resume continues the run in DIR, or starts it if there is none\n"
+    "  run CONFIG [--out DIR] [--resume] [--shard I/N] [--max-attempts N] [--verbose]\n"
+    "      [--no-reduce]      train every cell of the grid (under mpirun: spread over ranks);\n"
+    "                         --resume continues the run in DIR, or starts it if there is none;\n"
+    "                         --shard I/N runs slice I (0-based) of N of the grid (job arrays);\n"
+    "                         SIGTERM/SIGUSR1 checkpoint and exit 75: resume with --resume\n"
+    "  status DIR             cells done, in progress, checkpointed, failed; exit 1 if incomplete\n"
     "  validate CONFIG        check a config, print its cells and their relative cost\n"
     "  validate --schema      list every config key with its default\n"
     "  reduce DIR|results.h5  summary tables over seeds (summary.md/.csv/.json)\n"
@@ -48,11 +55,44 @@ static int report(sb_status st) {
   return st;
 }
 
+/* A whole decimal number in [min, max], or -1. */
+static long parse_count(const char *s, long min, long max) {
+  char *end;
+  errno = 0;
+  const long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < min || v > max) return -1;
+  return v;
+}
+
+/* "I/N" with 0 <= I < N. */
+static int parse_shard(const char *s, int *index, int *count) {
+  const char *slash = strchr(s, '/');
+  if (!slash || slash == s) return -1;
+  char head[32];
+  if ((size_t)(slash - s) >= sizeof head) return -1;
+  memcpy(head, s, (size_t)(slash - s));
+  head[slash - s] = 0;
+  const long n = parse_count(slash + 1, 1, 1000000), i = parse_count(head, 0, 1000000);
+  if (n < 0 || i < 0 || i >= n) return -1;
+  *index = (int)i;
+  *count = (int)n;
+  return 0;
+}
+
 static int cmd_run(int argc, char **argv) {
-  sb_run_opts o = {.reduce = 1, .argc = argc, .argv = argv};
+  sb_run_opts o = {.reduce = 1, .max_attempts = SB_DEFAULT_MAX_ATTEMPTS, .argc = argc,
+                   .argv = argv};
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--out") && i + 1 < argc) o.out_dir = argv[++i];
     else if (!strcmp(argv[i], "--resume")) o.resume = 1;
+    else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+      if (parse_shard(argv[++i], &o.shard_index, &o.shard_count))
+        return usage_error("run: --shard \"%s\": expected I/N with 0 <= I < N", argv[i]);
+    } else if (!strcmp(argv[i], "--max-attempts") && i + 1 < argc) {
+      const long n = parse_count(argv[++i], 1, INT_MAX);
+      if (n < 0) return usage_error("run: --max-attempts \"%s\": expected a count >= 1", argv[i]);
+      o.max_attempts = (int)n;
+    }
     else if (!strcmp(argv[i], "--verbose")) o.verbose = 1;
     else if (!strcmp(argv[i], "--no-reduce")) o.reduce = 0;
     else if (argv[i][0] == '-') return usage_error("run: unknown option %s", argv[i]);
@@ -62,6 +102,7 @@ static int cmd_run(int argc, char **argv) {
   if (!o.config) return usage_error("run: %sa CONFIG file is required", "");
   int provided;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  sb_interrupt_install();
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   sb_status st = sb_run(&o);
@@ -82,6 +123,16 @@ static int cmd_validate(int argc, char **argv) {
 static int cmd_reduce(int argc, char **argv) {
   if (argc != 3) return usage_error("reduce: %sexpected one DIR or results.h5", "");
   return report(sb_reduce_dir(argv[2], 1));
+}
+
+static int cmd_status(int argc, char **argv) {
+  if (argc != 3) return usage_error("status: %sexpected one run DIR", "");
+  int done, total;
+  sb_status st = sb_run_status(argv[2], 1, &done, &total);
+  if (!st && done < total)
+    st = sb_fail(SB_ERUNTIME, "%s: incomplete, %d of %d cells not done", argv[2], total - done,
+                 total);
+  return report(st);
 }
 
 static int cmd_merge(int argc, char **argv) {
@@ -232,6 +283,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "validate")) return cmd_validate(argc, argv);
   if (!strcmp(cmd, "reduce")) return cmd_reduce(argc, argv);
   if (!strcmp(cmd, "merge")) return cmd_merge(argc, argv);
+  if (!strcmp(cmd, "status")) return cmd_status(argc, argv);
   if (!strcmp(cmd, "list")) return cmd_list(argc, argv);
   if (!strcmp(cmd, "model")) return cmd_model(argc, argv);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);

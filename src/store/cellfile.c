@@ -117,10 +117,10 @@ static int write_contents(hid_t f, const sb_cell *cell, const sb_trial_result *r
 
 sb_status sb_cell_write(const char *out_dir, const sb_cell *cell, const sb_trial_result *r,
                         const char *host, int rank, int attempt) {
-  char dir[1100], final[1200], tmp[1300];
+  char dir[1100], final[1200], tmp[1500];
   snprintf(dir, sizeof dir, "%s/cells", out_dir);
   snprintf(final, sizeof final, "%s/%s.h5", dir, cell->id);
-  snprintf(tmp, sizeof tmp, "%s/.%s.h5.tmp.%ld", dir, cell->id, (long)getpid());
+  snprintf(tmp, sizeof tmp, "%s/.%s.h5%s", dir, cell->id, sb_tmp_suffix());
   hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f < 0) return sb_fail(SB_ERUNTIME, "%s: cannot create HDF5 file", tmp);
   int rc = write_contents(f, cell, r, host, rank, attempt);

@@ -1,11 +1,14 @@
 /* The run context: what ran, where, with which libraries, under which scheduler. */
 #include <cblas.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
 #include <hdf5.h>
 #include <mpi.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +96,93 @@ cJSON *sb_context_build(const sb_experiment *e, char **hosts, int n_ranks, int a
   strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ", &tm);
   cJSON_AddStringToObject(c, "started", t);
   return c;
+}
+
+/* An environment variable as a JSON string, or null when unset. */
+static void add_env_or_null(cJSON *obj, const char *key, const char *var) {
+  const char *v = getenv(var);
+  if (v) cJSON_AddStringToObject(obj, key, v);
+  else cJSON_AddNullToObject(obj, key);
+}
+
+void sb_context_add_start(cJSON *ctx, int resumed, int shard_index, int shard_count) {
+  cJSON *s = cJSON_AddObjectToObject(ctx, "start");
+  cJSON_AddStringToObject(s, "kind", resumed ? "resume" : "new");
+  if (shard_count > 0) {
+    char shard[32];
+    snprintf(shard, sizeof shard, "%d/%d", shard_index, shard_count);
+    cJSON_AddStringToObject(s, "shard", shard);
+  } else {
+    cJSON_AddNullToObject(s, "shard");
+  }
+  add_env_or_null(s, "slurm_job_id", "SLURM_JOB_ID");
+  add_env_or_null(s, "slurm_array_job_id", "SLURM_ARRAY_JOB_ID");
+  add_env_or_null(s, "slurm_array_task_id", "SLURM_ARRAY_TASK_ID");
+  const char *restarts = getenv("SLURM_RESTART_COUNT");
+  if (restarts) cJSON_AddNumberToObject(s, "slurm_restart_count", atoi(restarts));
+  else if (getenv("SLURM_JOB_ID")) cJSON_AddNumberToObject(s, "slurm_restart_count", 0);
+  else cJSON_AddNullToObject(s, "slurm_restart_count");
+}
+
+sb_status sb_context_save(const char *out_dir, const cJSON *ctx) {
+  char *text = cJSON_Print(ctx);
+  char path[1400], dir[1100];
+  snprintf(dir, sizeof dir, "%s/contexts", out_dir);
+  sb_status st = sb_mkdir_p(dir);
+  if (!st) {
+    /* UTC time to the millisecond first, so names sort in start order. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char stamp[40];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+    char host[256] = "host";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    snprintf(path, sizeof path, "%s/%s.%03ldZ-%s-%ld.json", dir, stamp, ts.tv_nsec / 1000000,
+             host, (long)getpid());
+    st = sb_write_file_atomic(path, text, strlen(text));
+  }
+  snprintf(path, sizeof path, "%s/context.json", out_dir);
+  struct stat sbuf;
+  if (!st && stat(path, &sbuf) != 0) st = sb_write_file_atomic(path, text, strlen(text));
+  free(text);
+  return st;
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+cJSON *sb_context_history(const char *out_dir) {
+  cJSON *all = cJSON_CreateArray();
+  char dir[1100];
+  snprintf(dir, sizeof dir, "%s/contexts", out_dir);
+  DIR *d = opendir(dir);
+  if (!d) return all;
+  char **names = NULL;
+  int n = 0, cap = 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    const size_t len = strlen(de->d_name);
+    if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json")) continue;
+    if (n == cap) names = sb_xrealloc(names, (unsigned long)(cap = cap ? 2 * cap : 16) * sizeof *names);
+    names[n++] = sb_xstrdup(de->d_name);
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_names);
+  extern sb_status sb_json_parse_file(const char *, char **, cJSON **);
+  for (int i = 0; i < n; i++) {
+    char path[1400], *text = NULL;
+    cJSON *c = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    if (sb_json_parse_file(path, &text, &c) == SB_OK) cJSON_AddItemToArray(all, c);
+    else sb_clear_error();
+    free(text);
+    free(names[i]);
+  }
+  free(names);
+  return all;
 }
 
 void sb_print_info(void) {

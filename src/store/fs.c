@@ -9,6 +9,17 @@
 
 #include "snnbench/store.h"
 
+const char *sb_tmp_suffix(void) {
+  static char suffix[300];
+  if (!suffix[0]) {
+    char host[256] = "host";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    snprintf(suffix, sizeof suffix, ".tmp.%s.%ld", host, (long)getpid());
+  }
+  return suffix;
+}
+
 sb_status sb_mkdir_p(const char *path) {
   char buf[1024];
   snprintf(buf, sizeof buf, "%s", path);
@@ -36,8 +47,8 @@ sb_status sb_fsync_dir(const char *dir) {
 }
 
 sb_status sb_write_file_atomic(const char *path, const char *text, size_t n) {
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  char tmp[1400];
+  snprintf(tmp, sizeof tmp, "%s%s", path, sb_tmp_suffix());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
   if (fd < 0) return sb_fail(SB_ERUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
   size_t done = 0;

@@ -2,6 +2,7 @@
  * descriptor and fsynced before the caller moves on, so a crash can at worst tear the last line,
  * which the reader skips. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ static void iso_time(char *buf, size_t n) {
   snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-sb_status sb_ledger_append(const char *out_dir, const sb_ledger_entry *e) {
+sb_status sb_ledger_append(const char *out_dir, const char *ledger_name, const sb_ledger_entry *e) {
   cJSON *j = cJSON_CreateObject();
   char t[40];
   iso_time(t, sizeof t);
@@ -33,6 +34,8 @@ sb_status sb_ledger_append(const char *out_dir, const sb_ledger_entry *e) {
   cJSON_AddNumberToObject(j, "attempt", e->attempt);
   if (e->seconds > 0) cJSON_AddNumberToObject(j, "seconds", e->seconds);
   if (e->message) cJSON_AddStringToObject(j, "message", e->message);
+  if (e->job) cJSON_AddStringToObject(j, "job", e->job);
+  if (e->restart >= 0) cJSON_AddNumberToObject(j, "restart", e->restart);
   char *line = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   size_t n = strlen(line);
@@ -41,7 +44,7 @@ sb_status sb_ledger_append(const char *out_dir, const sb_ledger_entry *e) {
   line[n] = 0;
 
   char path[1100];
-  snprintf(path, sizeof path, "%s/ledger.jsonl", out_dir);
+  snprintf(path, sizeof path, "%s/%s", out_dir, ledger_name);
   sb_status st = SB_OK;
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0666);
   if (fd < 0) {
@@ -62,18 +65,14 @@ const sb_ledger_cell *sb_ledger_find(const sb_ledger_cell *cells, int n, const c
   return NULL;
 }
 
-sb_status sb_ledger_read(const char *out_dir, sb_ledger_cell **cells, int *n, int *bad_lines) {
-  char path[1100];
-  snprintf(path, sizeof path, "%s/ledger.jsonl", out_dir);
-  *cells = NULL;
-  *n = 0;
-  *bad_lines = 0;
+/* Adds the events of one ledger file to the summary. */
+static sb_status read_one(const char *path, sb_ledger_cell **cells, int *n, int *cap,
+                          int *bad_lines) {
   FILE *f = fopen(path, "r");
   if (!f) {
     if (errno == ENOENT) return SB_OK;
     return sb_fail(SB_ERUNTIME, "%s: cannot open: %s", path, strerror(errno));
   }
-  int cap = 0;
   char *line = NULL;
   size_t lcap = 0;
   while (getline(&line, &lcap, f) > 0) {
@@ -88,7 +87,8 @@ sb_status sb_ledger_read(const char *out_dir, sb_ledger_cell **cells, int *n, in
     }
     sb_ledger_cell *c = (sb_ledger_cell *)sb_ledger_find(*cells, *n, id->valuestring);
     if (!c) {
-      if (*n == cap) *cells = sb_xrealloc(*cells, (unsigned long)(cap = cap ? 2 * cap : 64) * sizeof **cells);
+      if (*n == *cap)
+        *cells = sb_xrealloc(*cells, (unsigned long)(*cap = *cap ? 2 * *cap : 64) * sizeof **cells);
       c = &(*cells)[(*n)++];
       memset(c, 0, sizeof *c);
       snprintf(c->id, sizeof c->id, "%s", id->valuestring);
@@ -96,10 +96,45 @@ sb_status sb_ledger_read(const char *out_dir, sb_ledger_cell **cells, int *n, in
     if (!strcmp(ev->valuestring, "started")) c->started++;
     else if (!strcmp(ev->valuestring, "done")) c->done++;
     else if (!strcmp(ev->valuestring, "failed")) c->failed++;
+    else if (!strcmp(ev->valuestring, "interrupted")) c->interrupted++;
     if (cJSON_IsNumber(att) && att->valueint > c->last_attempt) c->last_attempt = att->valueint;
     cJSON_Delete(j);
   }
   free(line);
   fclose(f);
   return SB_OK;
+}
+
+/* ledger.jsonl and the shards' ledger.*.jsonl. */
+static int is_ledger_name(const char *name) {
+  const size_t n = strlen(name);
+  if (!strcmp(name, "ledger.jsonl")) return 1;
+  return n > strlen("ledger..jsonl") && !strncmp(name, "ledger.", 7) &&
+         !strcmp(name + n - 6, ".jsonl");
+}
+
+sb_status sb_ledger_read(const char *out_dir, sb_ledger_cell **cells, int *n, int *bad_lines) {
+  *cells = NULL;
+  *n = 0;
+  *bad_lines = 0;
+  DIR *d = opendir(out_dir);
+  if (!d) {
+    if (errno == ENOENT) return SB_OK;
+    return sb_fail(SB_ERUNTIME, "%s: cannot open directory: %s", out_dir, strerror(errno));
+  }
+  int cap = 0;
+  sb_status st = SB_OK;
+  for (struct dirent *de; !st && (de = readdir(d));) {
+    if (!is_ledger_name(de->d_name)) continue;
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", out_dir, de->d_name);
+    st = read_one(path, cells, n, &cap, bad_lines);
+  }
+  closedir(d);
+  if (st) {
+    free(*cells);
+    *cells = NULL;
+    *n = 0;
+  }
+  return st;
 }

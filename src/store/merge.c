@@ -55,13 +55,19 @@ static int write_context(hid_t f, const char *out_dir) {
   } else {
     rc = -1;
   }
+  /* Every start of the run (first start, resumes, requeues, shards), in order. */
+  cJSON *starts = sb_context_history(out_dir);
+  char *starts_text = cJSON_Print(starts);
+  rc |= h5_text(g, "starts", starts_text);
+  free(starts_text);
+  cJSON_Delete(starts);
   H5Gclose(g);
   return rc;
 }
 
 sb_status sb_merge(const char *out_dir, int *n_merged, int *n_missing) {
   *n_merged = *n_missing = 0;
-  char path[1100], tmp[1200], final[1100];
+  char path[1100], tmp[1500], final[1100];
   char *text = NULL;
   cJSON *grid = NULL;
   snprintf(path, sizeof path, "%s/grid.json", out_dir);
@@ -75,7 +81,7 @@ sb_status sb_merge(const char *out_dir, int *n_merged, int *n_missing) {
     return st;
   }
   snprintf(final, sizeof final, "%s/results.h5", out_dir);
-  snprintf(tmp, sizeof tmp, "%s/.results.h5.tmp.%ld", out_dir, (long)getpid());
+  snprintf(tmp, sizeof tmp, "%s/.results.h5%s", out_dir, sb_tmp_suffix());
   hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f < 0) {
     free(ledger);

@@ -1,5 +1,6 @@
 /* The training loop of one cell. Everything random is drawn from the cell's seed through the
- * counter-based RNG, so a cell gives the same numbers on any rank and thread count. */
+ * counter-based RNG, so a cell gives the same numbers on any rank and thread count, and, through
+ * its checkpoints (src/train/checkpoint.c), however often it is interrupted and resumed. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "snnbench/checkpoint.h"
 #include "snnbench/models.h"
 #include "snnbench/optim.h"
 #include "snnbench/pipeline.h"
@@ -109,6 +111,26 @@ static void collect_layer_metrics(const sb_model *m, sb_trial_result *r) {
   r->spike_rate = elements > 0 ? spikes / elements : 0.0;
 }
 
+/* The hook asked to stop after a batch: checkpoint there and fail with SB_EINTERRUPTED. */
+static sb_status interrupt_cell(const sb_cell *cell, const char *ckpt,
+                                const sb_train_position *here, const sb_trial_result *res,
+                                const sb_model *m, const sb_optimizer *opt) {
+  /* Messages count epochs from 1, as the per-epoch lines do. */
+  const int ep = here->epoch + 1, n_ep = res->n_epochs;
+  if (!ckpt)
+    return sb_fail(SB_EINTERRUPTED, "cell %s interrupted in epoch %d/%d after batch %ld "
+                   "(no checkpoint)", cell->id, ep, n_ep, here->batch);
+  if (sb_checkpoint_save(ckpt, cell->id, here, res, m, opt)) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", sb_errmsg());
+    sb_clear_error();
+    return sb_fail(SB_EINTERRUPTED, "cell %s interrupted in epoch %d/%d after batch %ld; its "
+                   "checkpoint could not be written (%s)", cell->id, ep, n_ep, here->batch, why);
+  }
+  return sb_fail(SB_EINTERRUPTED, "cell %s interrupted in epoch %d/%d after batch %ld, "
+                 "checkpointed", cell->id, ep, n_ep, here->batch);
+}
+
 sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_train_opts *opts,
                         sb_trial_result *res) {
   const sb_cell_config *cfg = &cell->cfg;
@@ -172,23 +194,54 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
   res->best_val_epoch = -1;
   res->best_val_acc = -1.0;
 
-  sb_ctx ctx = {.T = cfg->timesteps, .seed = seed, .n_epochs = cfg->train.epochs};
-  for (int ep = 0; ep < cfg->train.epochs && !st; ep++) {
+  /* Continue from the cell's checkpoint if it has a valid one. A bad file is reported and
+   * ignored as a whole (the loader changes nothing then), and the cell starts from scratch. */
+  sb_train_report scratch_report;
+  sb_train_report *rep = opts && opts->report ? opts->report : &scratch_report;
+  memset(rep, 0, sizeof *rep);
+  const char *ckpt = opts ? opts->checkpoint : NULL;
+  sb_train_position pos = {0};
+  if (ckpt) {
+    char why[256];
+    switch (sb_checkpoint_load(ckpt, cell->id, &pos, res, m, &opt, why, sizeof why)) {
+      case SB_CKPT_LOADED:
+        rep->resumed = 1;
+        rep->resume_epoch = pos.epoch;
+        rep->resume_batch = pos.batch;
+        break;
+      case SB_CKPT_INVALID:
+        fprintf(stderr, "snnbench: warning: %s: %s; cell %s starts from scratch\n", ckpt, why,
+                cell->id);
+        memset(&pos, 0, sizeof pos);
+        break;
+      case SB_CKPT_NONE:
+        break;
+    }
+  }
+
+  const long n_batches = (v.n_train + Btrain - 1) / Btrain;
+  sb_ctx ctx = {.T = cfg->timesteps, .seed = seed, .n_epochs = cfg->train.epochs, .step = pos.step};
+  for (int ep = pos.epoch; ep < cfg->train.epochs && !st; ep++) {
     const double lr = sb_schedule_lr(&sched, ep);
+    /* The order is a pure function of (seed, epoch), so a resumed epoch sees the same order. */
     memcpy(order, v.train, (size_t)v.n_train * sizeof(int32_t));
     sb_rng r;
     sb_rng_init(&r, seed, sb_stream(SB_STREAM_SHUFFLE, (uint32_t)ep));
     sb_rng_shuffle(&r, order, (int)v.n_train);
 
+    /* A checkpoint taken mid-epoch carries the epoch's partial sums and time. */
+    const int resuming = ep == pos.epoch;
+    double loss_sum = resuming ? pos.loss_sum : 0.0;
+    long correct = resuming ? pos.correct : 0;
+    const double time_before = resuming ? pos.epoch_time_s : 0.0;
     const double t0 = now_s();
-    double loss_sum = 0.0;
-    long correct = 0;
     ctx.train = 1;
     ctx.epoch = ep;
     sb_batch_key key = {.train = 1, .T = cfg->timesteps, .seed = seed, .epoch = ep};
-    for (long i = 0; i < v.n_train; i += Btrain) {
+    for (long bi = resuming ? pos.batch : 0; bi < n_batches; bi++) {
+      const long i = bi * Btrain;
       const int B = (int)(v.n_train - i < Btrain ? v.n_train - i : Btrain);
-      key.batch = i / Btrain;
+      key.batch = bi;
       const int mixed = sb_pipeline_batch(pipe, &d->train, order + i, B, &key, xbuf, ybuf, soft);
       ctx.B = B;
       sb_model_forward(m, &ctx, xbuf);
@@ -198,7 +251,7 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
                           (float)cfg->train.label_smoothing, m->output->g, &hits);
       if (!isfinite(loss)) {
         st = sb_fail(SB_ERUNTIME, "cell %s diverged: non-finite loss at epoch %d, batch %ld",
-                     cell->id, ep, i / Btrain);
+                     cell->id, ep, bi);
         break;
       }
       loss_sum += loss * B;
@@ -209,13 +262,15 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
       sb_optimizer_step(&opt, m->param_block, m->grad_block, (float)lr);
       ctx.step++;
       if (opts && opts->hook && opts->hook(opts->hook_user)) {
-        st = sb_fail(SB_EINTERRUPTED, "cell %s interrupted at epoch %d", cell->id, ep);
+        const sb_train_position here = {ep, bi + 1, ctx.step, loss_sum, correct,
+                                        time_before + now_s() - t0};
+        st = interrupt_cell(cell, ckpt, &here, res, m, &opt);
         break;
       }
     }
     const double t1 = now_s();
     if (st) break;
-    res->train_time_s += t1 - t0;
+    res->train_time_s += time_before + t1 - t0;
 
     const int last = ep == cfg->train.epochs - 1;
     eval_result val = {0, 0};
@@ -235,7 +290,7 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
     res->test_loss[ep] = test.loss;
     res->test_acc[ep] = test.acc;
     res->lr[ep] = lr;
-    res->epoch_time[ep] = t2 - t0;
+    res->epoch_time[ep] = time_before + t2 - t0;
     /* Model selection uses validation only; ties keep the earlier epoch. Without a validation
      * split the last epoch is chosen. */
     if (v.n_val ? val.acc > res->best_val_acc : last) {
@@ -246,7 +301,17 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
     if (opts && opts->verbose)
       printf("  cell %s epoch %d/%d: loss %.4f train %.2f%% val %.2f%% test %.2f%% (%.1fs)\n",
              cell->id, ep + 1, cfg->train.epochs, res->train_loss[ep], res->train_acc[ep],
-             val.acc, test.acc, t2 - t0);
+             val.acc, test.acc, res->epoch_time[ep]);
+    /* Every epoch but the last ends with a checkpoint, so a kill -9 costs at most the epoch in
+     * progress. After the last one the cell file itself is the record. */
+    if (ckpt && !last) {
+      const sb_train_position next = {ep + 1, 0, ctx.step, 0.0, 0, 0.0};
+      if (sb_checkpoint_save(ckpt, cell->id, &next, res, m, &opt)) {
+        fprintf(stderr, "snnbench: warning: cell %s: epoch checkpoint not written: %s\n",
+                cell->id, sb_errmsg());
+        sb_clear_error();
+      }
+    }
   }
   if (!st) {
     res->test_acc_final = res->test_acc[cfg->train.epochs - 1];
