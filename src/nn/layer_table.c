@@ -10,7 +10,8 @@ static const sb_layer_ops *const k_layers[] = {
     &sb_sum_pool_ops, &sb_dropout_ops, &sb_add_ops, &sb_mul_ops, &sb_concat_ops, &sb_clamp_ops,
     &sb_sigmoid_ops, &sb_scale_ops, &sb_weighted_sum_ops, &sb_chebyshev_kan_ops,
     &sb_power_kan_ops, &sb_sparsity_mask_ops, &sb_temporal_attention_ops,
-    &sb_time_softmax_readout_ops, NULL};
+    &sb_time_softmax_readout_ops, &sb_branch_mixture_ops, &sb_power_basis_ops,
+    &sb_unused_params_ops, NULL};
 
 const sb_layer_ops *sb_layer_lookup(const char *type) {
   for (int i = 0; k_layers[i]; i++)

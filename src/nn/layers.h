@@ -33,6 +33,9 @@ extern const sb_layer_ops sb_power_kan_ops;
 extern const sb_layer_ops sb_sparsity_mask_ops;
 extern const sb_layer_ops sb_temporal_attention_ops;
 extern const sb_layer_ops sb_time_softmax_readout_ops;
+extern const sb_layer_ops sb_branch_mixture_ops;
+extern const sb_layer_ops sb_power_basis_ops;
+extern const sb_layer_ops sb_unused_params_ops;
 
 sb_status sb_neuron_parse(sb_builder *b, const sb_layer *l, const cJSON *spec, sb_neuron_cfg *cfg);
 void sb_neuron_apply_override(sb_neuron_cfg *cfg, const sb_neuron_override *o);
