@@ -169,13 +169,18 @@ static int cmd_model(int argc, char **argv) {
   char buf[64];
   printf("model %s, input %s (static: direct encoding), %d classes\n\n", m->name,
          sb_shape_str(shape, buf, sizeof buf), classes);
-  printf("%-3s %-14s %-20s %-12s %-8s %12s  %s\n", "#", "name", "type", "output", "per-step",
-         "params", "settings");
+  int name_w = 14;  /* the column fits the longest layer name */
+  for (int i = 0; i < m->n_layers; i++) {
+    const int len = (int)strlen(m->layers[i]->name);
+    if (len > name_w) name_w = len;
+  }
+  printf("%-3s %-*s %-20s %-12s %-8s %12s  %s\n", "#", name_w, "name", "type", "output",
+         "per-step", "params", "settings");
   for (int i = 0; i < m->n_layers; i++) {
     const sb_layer *l = m->layers[i];
     char settings[256] = "";
     if (l->ops->describe) l->ops->describe(l, settings, sizeof settings);
-    printf("%-3d %-14s %-20s %-12s %-8s %12ld  %s\n", i, l->name, l->ops->type,
+    printf("%-3d %-*s %-20s %-12s %-8s %12ld  %s\n", i, name_w, l->name, l->ops->type,
            sb_shape_str(l->out.shape, buf, sizeof buf), l->out.is_static ? "static" : "T",
            l->n_params, settings);
   }
