@@ -809,8 +809,6 @@ static void check_errors(void) {
                  "{\"layers\":[{\"type\":\"chebyshev_kan\",\"residual_init\":0.3}]}", v, "\"residual_init\" needs");
   expect_refused("chebyshev typo", "{\"layers\":[{\"type\":\"chebyshev_kan\",\"degre\":3}]}", v,
                  "unknown key \"degre\"");
-  expect_refused("temporal attention on a static input",
-                 "{\"layers\":[{\"type\":\"temporal_attention\"}]}", VEC_STATIC, "static");
   expect_refused("temporal attention dim mismatch",
                  "{\"layers\":[{\"type\":\"temporal_attention\",\"dim\":8}]}", v,
                  "\"dim\" is 8 but the input has 12 features");

@@ -21,6 +21,10 @@ const sb_layer_ops *sb_layer_lookup(const char *type) {
 
 const sb_layer_ops *const *sb_layer_table(void) { return k_layers; }
 
+int sb_layer_is_spiking(const sb_layer_ops *ops) {
+  return ops == &sb_neuron_ops || ops == &sb_dendritic_conv_ops;
+}
+
 void sb_init_uniform(float *w, long n, float bound, uint64_t seed, uint32_t layer_index,
                      uint32_t tensor) {
   /* One stream per (layer, tensor): adding a layer never shifts another layer's draws. */
