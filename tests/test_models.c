@@ -185,6 +185,28 @@ static void check_every_model_runs_and_twins(void) {
   }
 }
 
+/* ann_conv and ann_cnn, written out as the seeds wrote them, are layer for layer the twins of
+ * baseline_lif_conv and spiking_cnn: the same types in the same order and the same count. */
+static void check_written_twins(void) {
+  const char *pairs[2][2] = {{"ann_conv", "baseline_lif_conv"}, {"ann_cnn", "spiking_cnn"}};
+  const sb_shape shapes[2] = {CIFAR, MNIST};
+  for (int k = 0; k < 2; k++) {
+    cJSON *a = load_spec(pairs[k][0]), *b = load_spec(pairs[k][1]);
+    sb_model *ma = a ? build(pairs[k][0], a, shapes[k], 1, 1, 0) : NULL;
+    sb_model *mt = b ? build(pairs[k][1], b, shapes[k], 1, 1, 1) : NULL;
+    if (ma && mt) {
+      int same = ma->n_layers == mt->n_layers && ma->n_param_values == mt->n_param_values;
+      for (int i = 0; same && i < ma->n_layers; i++)
+        same = !strcmp(ma->layers[i]->ops->type, mt->layers[i]->ops->type);
+      CHECK_MSG(same, "%s is not the twin of %s", pairs[k][0], pairs[k][1]);
+    }
+    sb_model_free(ma);
+    sb_model_free(mt);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+  }
+}
+
 /* A zoo spec edited so that shapes no longer fit: one line naming the layer and the mismatch. */
 static void expect_refused(const char *what, cJSON *spec, sb_shape input, const char *needle) {
   sb_clear_error();
@@ -252,6 +274,7 @@ int main(void) {
   check_counts();
   printf("forward + backward, and the non-spiking twins:\n");
   check_every_model_runs_and_twins();
+  check_written_twins();
   printf("shape errors:\n");
   check_shape_errors();
   return check_exit("test_models");
