@@ -15,6 +15,10 @@ typedef struct cJSON cJSON;
 
 typedef struct {
   char model[512];  /* built-in name, or a .json spec path (relative to the config file) */
+  char preset[32];  /* the published recipe whose values fill unset keys ("" when none) */
+  int has_preset;
+  int ann;          /* build the model's non-spiking twin (ReLU for every spiking layer) */
+  int has_ann;
   int timesteps;
   int64_t seed;
   struct {
@@ -96,6 +100,15 @@ char *sb_json_canonical(const cJSON *j);
 /* 64-bit FNV-1a over bytes, as 16 lowercase hex digits. */
 void sb_hash_hex(const void *data, size_t n, uint64_t seed, char out[17]);
 uint64_t sb_hash64(const void *data, size_t n, uint64_t seed);
+
+/* A published training recipe: a JSON object of config keys (nested like a config). */
+typedef struct {
+  const char *name, *description, *json;
+} sb_preset;
+/* NULL when unknown. */
+const sb_preset *sb_preset_find(const char *name);
+/* Every preset, ended by one whose name is NULL. */
+const sb_preset *sb_presets(void);
 
 /* Lists the schema (path, type, default, help) for `snnbench validate --schema`. */
 void sb_config_print_schema(void);

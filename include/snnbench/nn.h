@@ -171,6 +171,9 @@ typedef struct {
   int n_classes;
   int T, B;           /* planned maxima */
   const sb_neuron_override *neuron;  /* may be NULL */
+  /* Build the non-spiking twin: every spiking layer (neuron, dendritic_conv) becomes a ReLU on
+   * the same input, with its parameters dropped; everything else is unchanged. */
+  int ann_twin;
   const char *origin; /* spec file or built-in name, for error messages */
 } sb_model_opts;
 
@@ -217,5 +220,8 @@ sb_status sb_spec_check_keys(sb_builder *b, const sb_layer *l, const cJSON *spec
 const sb_layer_ops *sb_layer_lookup(const char *type);
 /* NULL-terminated list, for `snnbench list layers`. */
 const sb_layer_ops *const *sb_layer_table(void);
+/* True for the spiking neuron layers (neuron, dendritic_conv): the ones a non-spiking twin
+ * (sb_model_opts.ann_twin) replaces with a ReLU. */
+int sb_layer_is_spiking(const sb_layer_ops *ops);
 
 #endif

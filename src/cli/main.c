@@ -33,11 +33,12 @@ static const char *const k_usage =
     "  validate --schema      list every config key with its default\n"
     "  reduce DIR|results.h5  summary tables over seeds (summary.md/.csv/.json)\n"
     "  merge DIR              gather finished cells into DIR/results.h5\n"
-    "  list models|layers|surrogates|datasets\n"
+    "  list models|presets|layers|surrogates|datasets\n"
     "  data info PATH [--format F]\n"
     "                         what a dataset file or directory holds (format, samples, shape,\n"
     "                         class histogram, value range) and whether its MD5 is the official one\n"
-    "  model info NAME|FILE [--input CxHxW] [--classes N]\n"
+    "  model info NAME|FILE [--input CxHxW] [--classes N] [--ann]\n"
+    "                         layers, shapes, parameters; --ann: the non-spiking twin\n"
     "  info                   build and runtime environment\n"
     "  bench mlp|cnn [--threads 1,2] [--samples N] [--epochs E] [--model M] [--reference PY]\n"
     "                [--profile]\n"
@@ -144,11 +145,14 @@ static int cmd_merge(int argc, char **argv) {
 }
 
 static int cmd_list(int argc, char **argv) {
-  if (argc != 3) return usage_error("list: %sexpected models, layers, surrogates or datasets", "");
+  if (argc != 3)
+    return usage_error("list: %sexpected models, presets, layers, surrogates or datasets", "");
   const char *what = argv[2];
   if (!strcmp(what, "models")) {
     for (const char *const *n = sb_builtin_model_names(); *n; n++)
       printf("%-20s %s\n", *n, sb_builtin_model_description(*n));
+  } else if (!strcmp(what, "presets")) {
+    for (const sb_preset *p = sb_presets(); p->name; p++) printf("%-14s %s\n", p->name, p->description);
   } else if (!strcmp(what, "layers")) {
     for (const sb_layer_ops *const *l = sb_layer_table(); *l; l++) printf("%s\n", (*l)->type);
   } else if (!strcmp(what, "surrogates")) {
@@ -197,10 +201,12 @@ static int cmd_model(int argc, char **argv) {
     return usage_error("model: %sexpected `model info NAME|FILE`", "");
   const char *name = argv[3];
   sb_shape shape = {3, {1, 28, 28}};
-  int classes = 10;
+  int classes = 10, ann = 0;
   for (int i = 4; i < argc; i++) {
     if (!strcmp(argv[i], "--input") && i + 1 < argc) {
       if (parse_shape(argv[++i], &shape)) return usage_error("--input: bad shape \"%s\"", argv[i]);
+    } else if (!strcmp(argv[i], "--ann")) {
+      ann = 1;
     } else if (!strcmp(argv[i], "--classes") && i + 1 < argc) {
       classes = atoi(argv[++i]);
       if (classes < 2) return usage_error("--classes: \"%s\" is not a count >= 2", argv[i]);
@@ -212,21 +218,27 @@ static int cmd_model(int argc, char **argv) {
   sb_status st = sb_model_spec_load(name, name, &spec);
   if (st) return report(st);
   sb_model_opts o = {.input_shape = shape, .input_static = 1, .n_classes = classes, .T = 1,
-                     .B = 1, .origin = name};
+                     .B = 1, .ann_twin = ann, .origin = name};
   sb_model *m;
   st = sb_model_build(&m, spec, &o);
   cJSON_Delete(spec);
   if (st) return report(st);
   char buf[64];
-  printf("model %s, input %s (static: direct encoding), %d classes\n\n", m->name,
+  printf("model %s%s, input %s (static: direct encoding), %d classes\n\n", m->name,
+         ann ? " (non-spiking twin: ReLU for every spiking layer)" : "",
          sb_shape_str(shape, buf, sizeof buf), classes);
-  printf("%-3s %-14s %-20s %-12s %-8s %12s  %s\n", "#", "name", "type", "output", "per-step",
-         "params", "settings");
+  int name_w = 14;  /* the column fits the longest layer name */
+  for (int i = 0; i < m->n_layers; i++) {
+    const int len = (int)strlen(m->layers[i]->name);
+    if (len > name_w) name_w = len;
+  }
+  printf("%-3s %-*s %-20s %-12s %-8s %12s  %s\n", "#", name_w, "name", "type", "output",
+         "per-step", "params", "settings");
   for (int i = 0; i < m->n_layers; i++) {
     const sb_layer *l = m->layers[i];
     char settings[256] = "";
     if (l->ops->describe) l->ops->describe(l, settings, sizeof settings);
-    printf("%-3d %-14s %-20s %-12s %-8s %12ld  %s\n", i, l->name, l->ops->type,
+    printf("%-3d %-*s %-20s %-12s %-8s %12ld  %s\n", i, name_w, l->name, l->ops->type,
            sb_shape_str(l->out.shape, buf, sizeof buf), l->out.is_static ? "static" : "T",
            l->n_params, settings);
   }

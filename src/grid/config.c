@@ -31,6 +31,7 @@ typedef struct {
 #define OFF(member) offsetof(sb_cell_config, member)
 #define STR(member) OFF(member), sizeof(((sb_cell_config *)0)->member)
 #define HAS(flag) (long)OFF(neuron.flag)
+#define HAS_TOP(flag) (long)OFF(flag)
 
 static int check_dataset(const char *s) { return sb_dataset_known(s); }
 /* "CxHxW" with 1..4 channels and at most 4M values: what the synthetic generator can make. */
@@ -43,6 +44,7 @@ static int check_shape(const char *s) {
              ? 0
              : -1;
 }
+static int check_preset(const char *s) { return sb_preset_find(s) ? 0 : -1; }
 static int check_surrogate(const char *s) {
   sb_surrogate_kind k;
   return sb_surrogate_parse(s, &k);
@@ -51,6 +53,10 @@ static int check_surrogate(const char *s) {
 static const field k_fields[] = {
     {"model", F_STR, STR(model), -1, 0, "baseline_lif", 0, 0, 0, NULL, NULL,
      "built-in model name (snnbench list models) or a model spec .json file"},
+    {"preset", F_STR, STR(preset), HAS_TOP(has_preset), 0, NULL, 0, 0, 0, NULL, check_preset,
+     "published training recipe: fills every key the config leaves unset (snnbench list presets)"},
+    {"ann", F_BOOL, OFF(ann), 0, HAS_TOP(has_ann), 0, NULL, 0, 1, 0, NULL, NULL,
+     "train the model's non-spiking twin: every spiking layer becomes a ReLU (the ANN reference)"},
     {"timesteps", F_INT, OFF(timesteps), 0, -1, 4, NULL, 1, 100000, 0, NULL, NULL,
      "simulation steps T"},
     {"seed", F_I64, OFF(seed), 0, -1, 0, NULL, 0, 9007199254740992.0, 0, NULL, NULL,
@@ -290,11 +296,47 @@ cJSON *sb_json_parent(cJSON *root, const char *path, const char **leaf, int crea
   return cur;
 }
 
+/* Copies every key of src that dst does not set, recursing into objects both have. */
+static void merge_missing(cJSON *dst, const cJSON *src) {
+  for (const cJSON *k = src->child; k; k = k->next) {
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(dst, k->string);
+    if (!d)
+      cJSON_AddItemToObject(dst, k->string, cJSON_Duplicate(k, 1));
+    else if (cJSON_IsObject(d) && cJSON_IsObject(k))
+      merge_missing(d, k);
+  }
+}
+
+/* A preset's values become the cell's own wherever the cell leaves a key unset, before the
+ * schema fills defaults: explicit keys win over the preset, the preset over the defaults. */
+static sb_status apply_preset(const sb_experiment *e, cJSON *cell, const char *where_fmt) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cell, "preset");
+  if (!cJSON_IsString(v)) return SB_OK;  /* absent, or a type error the schema reports */
+  const sb_preset *p = sb_preset_find(v->valuestring);
+  int from_grid = 0;
+  for (int a = 0; a < e->n_axes; a++) from_grid |= !strcmp(e->axes[a], "preset");
+  if (!p) {
+    char known[512] = "";
+    size_t k = 0;
+    for (const sb_preset *q = sb_presets(); q->name && k < sizeof known; q++)
+      k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", q->name);
+    return sb_fail(SB_EINPUT, "%s: preset%s%s%s: unknown preset \"%s\" (known: %s)", e->path,
+                   from_grid && where_fmt ? " (" : "", from_grid && where_fmt ? where_fmt : "",
+                   from_grid && where_fmt ? ")" : "", v->valuestring, known);
+  }
+  cJSON *values = cJSON_Parse(p->json);
+  if (!values) return sb_fail(SB_ERUNTIME, "preset %s: built-in values do not parse", p->name);
+  merge_missing(cell, values);
+  cJSON_Delete(values);
+  return SB_OK;
+}
+
 sb_status sb_config_resolve_cell(const sb_experiment *e, cJSON *cell, const char *where_fmt,
                                  sb_cell_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   sb_status st = check_unknown(e, cell, "");
   if (st) return st;
+  if ((st = apply_preset(e, cell, where_fmt))) return st;
   for (int i = 0; i < N_FIELDS; i++) {
     const field *f = &k_fields[i];
     const char *leaf = NULL;
@@ -327,6 +369,11 @@ sb_status sb_config_resolve_cell(const sb_experiment *e, cJSON *cell, const char
     cJSON_AddStringToObject(data, "path", def);
     snprintf(cfg->data.path, sizeof cfg->data.path, "%s", def);
   }
+  /* "ann": false is the default model, so it resolves (and hashes) like no "ann" at all. */
+  if (cfg->has_ann && !cfg->ann) {
+    cJSON_DeleteItemFromObjectCaseSensitive(cell, "ann");
+    cfg->has_ann = 0;
+  }
   /* Drop empty override sections so "neuron": {} and no neuron block give the same id. */
   cJSON *neuron = cJSON_GetObjectItemCaseSensitive(cell, "neuron");
   if (neuron && !neuron->child) cJSON_DeleteItemFromObjectCaseSensitive(cell, "neuron");
@@ -339,7 +386,8 @@ void sb_config_print_schema(void) {
     const field *f = &k_fields[i];
     char def[64];
     if (f->has_off >= 0)
-      snprintf(def, sizeof def, "(model's)");
+      snprintf(def, sizeof def, "%s", !strcmp(f->path, "preset") ? "(none)"
+                                      : !strcmp(f->path, "ann") ? "false" : "(model's)");
     else if (f->type == F_STR)
       snprintf(def, sizeof def, "%s", f->def_str ? f->def_str : "(dataset's)");
     else if (f->type == F_BOOL)

@@ -55,7 +55,7 @@ const char *const *sb_builtin_model_names(void) {
 }
 
 const char *sb_builtin_model_description(const char *name) {
-  static char buf[512];
+  static char buf[4096]; /* the zoo's descriptions run to about 1,200 characters */
   const sb_builtin_spec *b = find_builtin(name);
   buf[0] = 0;
   if (!b) return buf;

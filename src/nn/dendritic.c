@@ -204,9 +204,18 @@ static double dmlp_macs(const sb_layer *base) {
   return 2.0 * l->in_f * l->out_f; /* the branch and gate products */
 }
 
+/* The branch and gate products are linear maps of the input ([in][branches·width] each). */
+static void dmlp_count(const sb_layer *base, const sb_ctx *c, double *effective, double *dense) {
+  const dmlp_layer *l = (const dmlp_layer *)base;
+  const long rows = sb_act_rows(base->in[0], c->T, c->B);
+  *effective = sb_count_rowwise(base->in[0], rows, l->in_f, l->W, l->out_f) +
+               sb_count_rowwise(base->in[0], rows, l->in_f, l->G, l->out_f);
+  *dense = 2.0 * rows * l->in_f * l->out_f;
+}
+
 const sb_layer_ops sb_dendritic_mlp_ops = {"dendritic_mlp", sizeof(dmlp_layer), dmlp_build,
                                            dmlp_init,       dmlp_forward,       dmlp_backward,
-                                           dmlp_describe,   dmlp_macs, NULL};
+                                           dmlp_describe,   dmlp_macs, dmlp_count};
 
 /* ============================================================ dendritic_conv */
 
@@ -456,6 +465,25 @@ static double dconv_macs(const sb_layer *base) {
   return (double)l->nb * l->C * l->HW; /* the 1x1 gate */
 }
 
+/* The 1x1 gate conv: every nonzero input value feeds its nonzero gate weights (one per
+ * branch). */
+static void dconv_count(const sb_layer *base, const sb_ctx *c, double *effective, double *dense) {
+  const dconv_layer *l = (const dconv_layer *)base;
+  const sb_act *in = base->in[0];
+  const long rows = sb_act_rows(in, c->T, c->B);
+  double e = 0.0;
+  for (int ch = 0; ch < l->C; ch++) {
+    long nzw = 0;
+    for (int i = 0; i < l->nb; i++) nzw += l->Wg[(long)i * l->C + ch] != 0.0f;
+    long active = 0;
+    for (long r = 0; r < rows; r++)
+      for (int p = 0; p < l->HW; p++) active += in->x[(r * l->C + ch) * l->HW + p] != 0.0f;
+    e += (double)active * nzw;
+  }
+  *effective = e;
+  *dense = (double)rows * l->nb * l->C * l->HW;
+}
+
 const sb_layer_ops sb_dendritic_conv_ops = {"dendritic_conv", sizeof(dconv_layer), dconv_build,
                                             dconv_init,       dconv_forward,       dconv_backward,
-                                            dconv_describe,   dconv_macs, NULL};
+                                            dconv_describe,   dconv_macs, dconv_count};

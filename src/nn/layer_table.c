@@ -10,7 +10,8 @@ static const sb_layer_ops *const k_layers[] = {
     &sb_sum_pool_ops, &sb_dropout_ops, &sb_add_ops, &sb_mul_ops, &sb_concat_ops, &sb_clamp_ops,
     &sb_sigmoid_ops, &sb_scale_ops, &sb_weighted_sum_ops, &sb_chebyshev_kan_ops,
     &sb_power_kan_ops, &sb_sparsity_mask_ops, &sb_temporal_attention_ops,
-    &sb_time_softmax_readout_ops, NULL};
+    &sb_time_softmax_readout_ops, &sb_branch_mixture_ops, &sb_power_basis_ops,
+    &sb_unused_params_ops, NULL};
 
 const sb_layer_ops *sb_layer_lookup(const char *type) {
   for (int i = 0; k_layers[i]; i++)
@@ -19,6 +20,10 @@ const sb_layer_ops *sb_layer_lookup(const char *type) {
 }
 
 const sb_layer_ops *const *sb_layer_table(void) { return k_layers; }
+
+int sb_layer_is_spiking(const sb_layer_ops *ops) {
+  return ops == &sb_neuron_ops || ops == &sb_dendritic_conv_ops;
+}
 
 void sb_init_uniform(float *w, long n, float bound, uint64_t seed, uint32_t layer_index,
                      uint32_t tensor) {
@@ -42,4 +47,17 @@ void sb_grad_store(float *dst, const float *src, long n, int accumulate) {
   } else {
     memcpy(dst, src, (size_t)n * sizeof(float));
   }
+}
+
+double sb_count_rowwise(const sb_act *in, long rows, int in_f, const float *W, long fan) {
+  double e = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : e)
+  for (int k = 0; k < in_f; k++) {
+    long nzw = 0;
+    for (long o = 0; o < fan; o++) nzw += W[(long)k * fan + o] != 0.0f;
+    long active = 0;
+    for (long r = 0; r < rows; r++) active += in->x[r * in_f + k] != 0.0f;
+    e += (double)active * nzw; /* exact: integers far below 2^53 */
+  }
+  return e;
 }

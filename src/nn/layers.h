@@ -33,6 +33,9 @@ extern const sb_layer_ops sb_power_kan_ops;
 extern const sb_layer_ops sb_sparsity_mask_ops;
 extern const sb_layer_ops sb_temporal_attention_ops;
 extern const sb_layer_ops sb_time_softmax_readout_ops;
+extern const sb_layer_ops sb_branch_mixture_ops;
+extern const sb_layer_ops sb_power_basis_ops;
+extern const sb_layer_ops sb_unused_params_ops;
 
 sb_status sb_neuron_parse(sb_builder *b, const sb_layer *l, const cJSON *spec, sb_neuron_cfg *cfg);
 void sb_neuron_apply_override(sb_neuron_cfg *cfg, const sb_neuron_override *o);
@@ -45,6 +48,10 @@ void sb_init_uniform(float *w, long n, float bound, uint64_t seed, uint32_t laye
 /* N(mean, std^2) draws on the same per-(layer, tensor) streams as sb_init_uniform. */
 void sb_init_normal(float *w, long n, float mean, float std, uint64_t seed, uint32_t layer_index,
                     uint32_t tensor);
+
+/* NeuroBench counting for an input-major weight (row k of W, `fan` values, holds what input k
+ * feeds): the nonzero weights of every nonzero input, summed over the input's rows. */
+double sb_count_rowwise(const sb_act *in, long rows, int in_f, const float *W, long fan);
 
 /* Copies (or adds) a gradient into an input buffer. */
 void sb_grad_store(float *dst, const float *src, long n, int accumulate);

@@ -135,15 +135,7 @@ static void linear_count(const sb_layer *base, const sb_ctx *c, double *effectiv
   const linear_layer *l = (const linear_layer *)base;
   const sb_act *in = base->in[0];
   const long rows = sb_act_rows(in, c->T, c->B);
-  double e = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : e)
-  for (int k = 0; k < l->in_f; k++) {
-    long nzw = 0;
-    for (int o = 0; o < l->out_f; o++) nzw += l->W[(long)k * l->out_f + o] != 0.0f;
-    long active = 0;
-    for (long r = 0; r < rows; r++) active += in->x[r * l->in_f + k] != 0.0f;
-    e += (double)active * nzw; /* exact: integers far below 2^53, any summation order */
-  }
+  const double e = sb_count_rowwise(in, rows, l->in_f, l->W, l->out_f);
   *effective = e;
   *dense = (double)rows * l->in_f * l->out_f;
 }

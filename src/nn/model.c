@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/layers.h"
 #include "snnbench/nn.h"
 
 typedef struct {
@@ -323,6 +324,9 @@ sb_status sb_model_build(sb_model **out, const cJSON *spec, const sb_model_opts 
                    "layers`)", origin, i, type->valuestring);
       goto fail;
     }
+    /* The twin keeps the spiking layer's name and input; its settings do not apply to a ReLU. */
+    const int to_relu = opts->ann_twin && sb_layer_is_spiking(ops);
+    if (to_relu) ops = &sb_relu_ops;
     sb_layer *l = sb_xcalloc(1, ops->size);
     m->layers[i] = l;
     m->n_layers = i + 1;
@@ -340,13 +344,20 @@ sb_status sb_model_build(sb_model **out, const cJSON *spec, const sb_model_opts 
     if (lname)
       snprintf(l->name, sizeof l->name, "%s", lname->valuestring);
     else
-      snprintf(l->name, sizeof l->name, "%s%d", ops->type, i);
+      snprintf(l->name, sizeof l->name, "%s%d", type->valuestring, i);
     if (strcmp(l->name, "input") == 0 || find_act(m, i, l->name)) {
       st = sb_fail(SB_EINPUT, "model %s: layer %d: name '%s' is already used", origin, i, l->name);
       goto fail;
     }
     if ((st = connect_inputs(&b, l, ls))) goto fail;
-    if ((st = ops->build(l, &b, ls))) goto fail;
+    if (to_relu) {
+      cJSON *relu_spec = cJSON_CreateObject();
+      st = ops->build(l, &b, relu_spec);
+      cJSON_Delete(relu_spec);
+    } else {
+      st = ops->build(l, &b, ls);
+    }
+    if (st) goto fail;
     l->out.needs_grad = l->n_params > 0;
     for (int k = 0; k < l->n_in; k++) l->out.needs_grad |= l->in[k]->needs_grad;
     const long rows = (long)(l->out.is_static ? 1 : opts->T) * opts->B;

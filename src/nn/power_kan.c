@@ -319,6 +319,16 @@ static double power_macs(const sb_layer *base) {
   return (double)l->in_f * l->out_f * (l->n + 1); /* the linear term and the basis product */
 }
 
+/* The linear path (W, [in][out]) and the basis coefficients (phi, [in·n][out]): every nonzero
+ * input feeds its row of each. */
+static void power_count(const sb_layer *base, const sb_ctx *c, double *effective, double *dense) {
+  const power_kan_layer *l = (const power_kan_layer *)base;
+  const long rows = sb_act_rows(base->in[0], c->T, c->B);
+  *effective = sb_count_rowwise(base->in[0], rows, l->in_f, l->W, l->out_f) +
+               sb_count_rowwise(base->in[0], rows, l->in_f, l->phi, (long)l->n * l->out_f);
+  *dense = (double)rows * l->in_f * l->out_f * (l->n + 1);
+}
+
 const sb_layer_ops sb_power_kan_ops = {"power_kan",    sizeof(power_kan_layer), power_build,
                                        power_init,     power_forward,           power_backward,
-                                       power_describe, power_macs, NULL};
+                                       power_describe, power_macs, power_count};

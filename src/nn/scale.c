@@ -3,7 +3,9 @@
  *   "mul"      f(s) = s              (notebook 001 NEXUS skip weight, 0.2)
  *   "abs"      f(s) = |s|            (NEXUS v2 residual weight 0.3, APEX skip weight 0.2)
  *   "inv_abs"  f(s) = 1 / (|s| + c)  (APEX output temperature, s = 1, c = 0.1)
- * The derivative of |s| at 0 is 0, as torch.abs's. */
+ * The derivative of |s| at 0 is 0, as torch.abs's.
+ * With "learnable": false, s is the constant "init" and the layer has no parameter: APEX's
+ * hidden wiring h = clamp(h_new + 0.3 * Linear(h_prev), 0, 1) multiplies by a literal 0.3. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,14 +21,16 @@ typedef struct {
   scale_mode mode;
   float init, c;
   int per_channel;
+  int learnable;
   int C;     /* number of factors: 1, or the channels */
   long S;    /* values each factor multiplies per sample */
-  float *s, *ds;
+  float *s, *ds;  /* the learnable values, or `fixed` when not learnable */
+  float fixed;
   float *f;  /* f(s) of the last forward */
   double *partial;
 } scale_layer;
 
-static const char *const scale_keys[] = {"mode", "init", "c", "per_channel", NULL};
+static const char *const scale_keys[] = {"mode", "init", "c", "per_channel", "learnable", NULL};
 
 static sb_status scale_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   scale_layer *l = (scale_layer *)base;
@@ -47,6 +51,10 @@ static sb_status scale_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   if ((st = sb_spec_num(b, base, spec, "init", 1.0, -1e6, 1e6, &init))) return st;
   if ((st = sb_spec_num(b, base, spec, "c", 0.1, 1e-6, 1e6, &c))) return st;
   if ((st = sb_spec_bool(b, base, spec, "per_channel", 0, &l->per_channel))) return st;
+  if ((st = sb_spec_bool(b, base, spec, "learnable", 1, &l->learnable))) return st;
+  if (!l->learnable && l->per_channel)
+    return sb_builder_error(b, base, "a fixed scale (\"learnable\": false) is one constant; "
+                            "\"per_channel\" needs a learnable one");
   l->init = (float)init;
   l->c = (float)c;
   const sb_shape s = base->in[0]->shape;
@@ -55,15 +63,21 @@ static sb_status scale_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   base->out.shape = s;
   base->out.is_static = base->in[0]->is_static;
   base->out.is_binary = 0;
-  sb_builder_param(b, base, "weight", &l->s, &l->ds, l->C);
+  if (l->learnable) {
+    sb_builder_param(b, base, "weight", &l->s, &l->ds, l->C);
+  } else {
+    l->fixed = l->init;
+    l->s = &l->fixed;
+  }
   sb_builder_floats(b, &l->f, l->C);
-  sb_builder_partials(b, &l->partial, l->C);
+  if (l->learnable) sb_builder_partials(b, &l->partial, l->C);
   return SB_OK;
 }
 
 static void scale_init(sb_layer *base, uint64_t seed) {
   (void)seed;
   scale_layer *l = (scale_layer *)base;
+  if (!l->learnable) return;
   for (int i = 0; i < l->C; i++) l->s[i] = l->init;
 }
 
@@ -102,13 +116,10 @@ static void scale_forward(sb_layer *base, const sb_ctx *c) {
     }
 }
 
-static void scale_backward(sb_layer *base, const sb_ctx *c) {
-  scale_layer *l = (scale_layer *)base;
-  sb_act *in = base->in[0];
-  const long rows = sb_act_rows(&base->out, c->T, c->B), C = l->C, S = l->S;
-  const float *x = in->x, *dy = base->out.g, *f = l->f;
+/* dL/ds per factor: sum of dy * x over the rows of each piece, then over pieces in order. */
+static void scale_param_grad(scale_layer *l, const float *x, const float *dy, long rows) {
+  const long C = l->C, S = l->S;
   const int pieces = sb_partial_pieces(rows);
-  /* dL/df per factor: sum of dy * x over the rows of each piece, then over pieces in order. */
 #pragma omp parallel for schedule(static)
   for (int p = 0; p < pieces; p++) {
     long r0, r1;
@@ -125,6 +136,14 @@ static void scale_backward(sb_layer *base, const sb_ctx *c) {
   }
   sb_partials_reduce(l->partial, pieces, C, l->ds);
   for (long ch = 0; ch < C; ch++) l->ds[ch] *= factor_grad(l, l->s[ch]);
+}
+
+static void scale_backward(sb_layer *base, const sb_ctx *c) {
+  scale_layer *l = (scale_layer *)base;
+  sb_act *in = base->in[0];
+  const long rows = sb_act_rows(&base->out, c->T, c->B), C = l->C, S = l->S;
+  const float *x = in->x, *dy = base->out.g, *f = l->f;
+  if (l->learnable) scale_param_grad(l, x, dy, rows);
   if (!in->needs_grad) return;
   float *dx = in->g;
   const int acc = base->in_accumulate[0];
@@ -146,7 +165,8 @@ static void scale_describe(const sb_layer *base, char *buf, size_t n) {
     snprintf(form, sizeof form, "x/(|s|+%g)", l->c);
   else
     snprintf(form, sizeof form, "%s", l->mode == SCALE_ABS ? "|s|*x" : "s*x");
-  snprintf(buf, n, "y = %s, s init %g%s", form, l->init, l->per_channel ? ", per channel" : "");
+  snprintf(buf, n, "y = %s, s %s %g%s", form, l->learnable ? "init" : "fixed at", l->init,
+           l->per_channel ? ", per channel" : "");
 }
 
 const sb_layer_ops sb_scale_ops = {"scale", sizeof(scale_layer), scale_build, scale_init,

@@ -12,7 +12,12 @@
  * attention; that is exactly the causal form above, computed once here.)
  *
  * The three projections run as GEMMs over all T·B rows; the attention itself is independent per
- * sample, so samples are split over threads and each walks its steps in order. */
+ * sample, so samples are split over threads and each walks its steps in order.
+ *
+ * A static input (the same state at every step, as in a non-spiking twin under direct
+ * encoding) is attended as T copies of itself: the projections run once on its B rows, every
+ * step reads those rows, and their gradients sum the steps. The output is still per step
+ * (out_0 = h, out_t = v for t ≥ 1, since equal keys give equal weights). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -42,15 +47,12 @@ static sb_status tattn_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   if ((st = sb_spec_int(b, base, spec, "dim", (int)numel, 1, 1 << 16, &l->D))) return st;
   if (l->D != numel)
     return sb_builder_error(b, base, "\"dim\" is %d but the input has %ld features", l->D, numel);
-  if (in->is_static)
-    return sb_builder_error(b, base, "attends over time steps, but its input is the same at every "
-                            "step (static); place it after a neuron layer");
   l->scale = (float)(1.0 / sqrt((double)l->D));
   base->out.shape = in->shape;
   base->out.is_static = 0;
   base->out.is_binary = 0;
   const sb_model_opts *o = sb_builder_opts(b);
-  const long rows = (long)o->T * o->B, DD = (long)l->D * l->D;
+  const long rows = (long)(in->is_static ? 1 : o->T) * o->B, DD = (long)l->D * l->D;
   for (int p = 0; p < 3; p++) {
     char name[32];
     snprintf(name, sizeof name, "%s.weight", k_proj_names[p]);
@@ -79,11 +81,15 @@ static inline float dot(const float *a, const float *b, int n) {
   return s;
 }
 
+/* Row of step t, sample b in the input and in the projections (one row per sample if static). */
+static inline long xrow(const sb_act *in, int t, int b, int B) { return sb_act_row(in, t, b, B); }
+
 static void tattn_forward(sb_layer *base, const sb_ctx *c) {
   tattn_layer *l = (tattn_layer *)base;
+  const sb_act *in = base->in[0];
   const int T = c->T, B = c->B, D = l->D;
-  const long rows = (long)T * B;
-  const float *X = base->in[0]->x;
+  const long rows = sb_act_rows(in, T, B);
+  const float *X = in->x;
   for (int p = 0; p < 3; p++) {
     sb_gemm(0, 0, (int)rows, D, D, 1.0f, X, D, l->W[p], D, 0.0f, l->proj[p], D);
     float *y = l->proj[p];
@@ -99,10 +105,10 @@ static void tattn_forward(sb_layer *base, const sb_ctx *c) {
     memcpy(Y + (long)b * D, X + (long)b * D, (size_t)D * sizeof(float));
     for (int t = 1; t < T; t++) {
       float *p = l->P + ((long)b * T + t) * T;
-      const float *q = Q + ((long)t * B + b) * D;
+      const float *q = Q + xrow(in, t, b, B) * D;
       float mx = -INFINITY, sum = 0.0f;
       for (int j = 0; j <= t; j++) {
-        p[j] = dot(q, K + ((long)j * B + b) * D, D) * l->scale;
+        p[j] = dot(q, K + xrow(in, j, b, B) * D, D) * l->scale;
         mx = p[j] > mx ? p[j] : mx;
       }
       for (int j = 0; j <= t; j++) sum += p[j] = expf(p[j] - mx);
@@ -110,7 +116,7 @@ static void tattn_forward(sb_layer *base, const sb_ctx *c) {
       float *y = Y + ((long)t * B + b) * D;
       for (int e = 0; e < D; e++) y[e] = 0.0f;
       for (int j = 0; j <= t; j++) {
-        const float *v = V + ((long)j * B + b) * D, w = p[j];
+        const float *v = V + xrow(in, j, b, B) * D, w = p[j];
         for (int e = 0; e < D; e++) y[e] += w * v[e];
       }
     }
@@ -121,12 +127,13 @@ static void tattn_backward(sb_layer *base, const sb_ctx *c) {
   tattn_layer *l = (tattn_layer *)base;
   sb_act *in = base->in[0];
   const int T = c->T, B = c->B, D = l->D;
-  const long rows = (long)T * B;
+  const long rows = sb_act_rows(in, T, B);
   const float *Q = l->proj[0], *K = l->proj[1], *V = l->proj[2], *dY = base->out.g;
   float *dQ = l->dproj[0], *dK = l->dproj[1], *dV = l->dproj[2];
-#pragma omp parallel for schedule(static) if (rows * D > 16384)
+  const int steps = in->is_static ? 1 : T;
+#pragma omp parallel for schedule(static) if ((long)T * B * D > 16384)
   for (int b = 0; b < B; b++) {
-    for (int t = 0; t < T; t++) {
+    for (int t = 0; t < steps; t++) {
       const long o = ((long)t * B + b) * D;
       memset(dQ + o, 0, (size_t)D * sizeof(float));
       memset(dK + o, 0, (size_t)D * sizeof(float));
@@ -135,15 +142,15 @@ static void tattn_backward(sb_layer *base, const sb_ctx *c) {
     float ds[T];
     for (int t = 1; t < T; t++) {
       const float *p = l->P + ((long)b * T + t) * T;
-      const float *dy = dY + ((long)t * B + b) * D, *q = Q + ((long)t * B + b) * D;
+      const float *dy = dY + ((long)t * B + b) * D, *q = Q + xrow(in, t, b, B) * D;
       float mean = 0.0f;
       for (int j = 0; j <= t; j++) {
-        ds[j] = dot(dy, V + ((long)j * B + b) * D, D);  /* dL/dp_j */
+        ds[j] = dot(dy, V + xrow(in, j, b, B) * D, D);  /* dL/dp_j */
         mean += p[j] * ds[j];
       }
-      float *dq = dQ + ((long)t * B + b) * D;
+      float *dq = dQ + xrow(in, t, b, B) * D;
       for (int j = 0; j <= t; j++) {
-        const long oj = ((long)j * B + b) * D;
+        const long oj = xrow(in, j, b, B) * D;
         const float g = p[j] * (ds[j] - mean) * l->scale;  /* dL/d(q·k_j) */
         const float *k = K + oj;
         float *dk = dK + oj, *dv = dV + oj;
@@ -174,6 +181,17 @@ static void tattn_describe(const sb_layer *base, char *buf, size_t n) {
   snprintf(buf, n, "causal over t, dim %d, scale dim^-1/2; step 0 passes h_0 through", l->D);
 }
 
+/* The query, key and value projections are Linear maps ([in][out]) of every step's input. */
+static void tattn_count(const sb_layer *base, const sb_ctx *c, double *effective,
+                        double *dense) {
+  const tattn_layer *l = (const tattn_layer *)base;
+  const long rows = sb_act_rows(base->in[0], c->T, c->B);
+  double e = 0.0;
+  for (int k = 0; k < 3; k++) e += sb_count_rowwise(base->in[0], rows, l->D, l->W[k], l->D);
+  *effective = e;
+  *dense = 3.0 * rows * l->D * l->D;
+}
+
 const sb_layer_ops sb_temporal_attention_ops = {"temporal_attention", sizeof(tattn_layer),
                                                 tattn_build, tattn_init, tattn_forward,
-                                                tattn_backward, tattn_describe, NULL, NULL};
+                                                tattn_backward, tattn_describe, NULL, tattn_count};

@@ -35,6 +35,7 @@ sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg,
                      .T = cfg->timesteps,
                      .B = batch,
                      .neuron = &cfg->neuron,
+                     .ann_twin = cfg->ann,
                      .origin = sb_model_is_file(cfg->model) ? path : cfg->model};
   st = sb_model_build(out, spec, &o);
   cJSON_Delete(spec);
