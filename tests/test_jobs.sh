@@ -23,7 +23,13 @@ reduced() {
   local job=$1 shape=$2 classes=$3 train=$4 eval=$5 src="$SRC/jobs/$1.json"
   local data_dir name
   name=$(jq -r '.data.name' "$src")
-  data_dir=$(cd "$SRC/jobs" && realpath -m "$(jq -r '.data.path' "$src")")
+  local rel
+  rel=$(jq -r '.data.path // empty' "$src")
+  if [ -n "$rel" ]; then
+    data_dir=$(cd "$SRC/jobs" && realpath -m "$rel")
+  else
+    data_dir=$("$SNNBENCH" list datasets | awk -v n="$name" '$1 == n {print $2}')
+  fi
   local data_filter
   if [ -e "$data_dir/train-images-idx3-ubyte.gz" ] || [ -e "$data_dir/train-images-idx3-ubyte" ] ||
      [ -e "$data_dir/data_batch_1.bin" ]; then
@@ -37,7 +43,7 @@ reduced() {
   jq --arg jobs "$SRC/jobs" "
     $data_filter
     | .data.train_size = $train | .data.val_size = $eval | .data.test_size = $eval
-    | .train.epochs = 1 | .train.batch_size = ([$train, 32] | min) | .eval = {batch_size: ([$eval, 32] | min)}
+    | .train.epochs = 1 | .train.batch_size = ([$train, 32] | min) | .eval.batch_size = ([$eval, 32] | min)
     | (if .grid.seed then .grid.seed = [0] else . end)
     | (if (.model // \"\") | endswith(\".json\") then .model = \$jobs + \"/\" + .model else . end)
     | (if .grid.model then .grid.model |= map(if endswith(\".json\") then \$jobs + \"/\" + . else . end) else . end)
@@ -69,7 +75,9 @@ run_job() {
 echo "reduced runs of the study jobs:"
 # SDT costs about 7 GFLOP per sample and step of training: its 12 cells get 8 samples each.
 run_job mnist_models 1x28x28 10 5 96 32
-run_job timestep_study 1x28x28 10 4 96 32
+run_job timestep_study 1x28x28 10 1 96 32
+run_job timestep_retrain 1x28x28 10 4 96 32
+run_job quantization 1x28x28 10 2 96 32
 run_job cifar10_conv 3x32x32 10 6 48 16
 run_job sdt_neuron_study 3x32x32 10 12 8 8
 
@@ -80,6 +88,14 @@ want="baseline_lif:4 dasnn:4 spiking_kan:4 nexus:6 apex:2"
 # The neuron study varies every neuron but SDT's talking-heads one.
 got=$(jq -r '[.cells[].config.neuron | "\(.type)/\(.reset)/\(.threshold)"] | unique | length' "$T/run-sdt_neuron_study/grid.json")
 [ "$got" -eq 12 ] || fail "sdt_neuron_study: $got distinct neuron settings, expected 12"
+
+# The timestep study evaluates its T=10 model at every T; the quantisation job stores int8 results.
+for t in 1 5 10 20; do
+  grep -q "timestep/$t/test_acc" "$T/run-timestep_study/summary.csv" ||
+    fail "timestep_study: no evaluation at T=$t in summary.csv"
+done
+grep -q "test_acc_int8" "$T/run-quantization/summary.csv" || fail "quantization: no int8 accuracy"
+grep -q "### Int8 weights" "$T/run-quantization/summary.md" || fail "quantization: no int8 table"
 
 [ $fails -eq 0 ] && echo "test_jobs: all passed"
 exit $((fails > 0))

@@ -60,10 +60,17 @@ typedef struct {
     double eta_min, grad_clip, label_smoothing;
     int cosine_epochs, restart_period, restart_mult, warmup_epochs;
     double warmup_lr;
+    int qat, has_qat; /* quantisation-aware training of the linear/conv weights (int8) */
   } train;
   struct {
     int batch_size;
+    int timesteps[16]; /* the timestep study: evaluate the trained model at these T too */
+    int n_timesteps, has_timesteps;
   } eval;
+  struct {
+    float e_ac_pj, e_mac_pj; /* energy per accumulate / multiply-accumulate */
+    int has_e_ac_pj, has_e_mac_pj;
+  } metrics;
 } sb_cell_config;
 
 typedef struct {

@@ -17,6 +17,8 @@ typedef struct {
   char name[SB_NAME_LEN];
   char type[24];
   long neurons;                 /* per sample per step; 0 for layers without neurons */
+  /* Fields that do not apply to a layer (spikes of a linear layer, SynOps of a neuron) are
+   * NaN. */
   long params;
   double spike_rate;            /* spikes / (neurons · T · samples) */
   double spikes_per_sample;

@@ -4,16 +4,10 @@
 
 #include "snnbench/config.h"
 #include "snnbench/data.h"
+#include "snnbench/metrics.h"
 #include "snnbench/nn.h"
 #include "snnbench/pipeline.h"
 
-typedef struct {
-  char name[SB_NAME_LEN];
-  char type[24];
-  long neurons;       /* per sample per step */
-  double spike_rate;  /* spikes / (neurons * T * samples), test set, final epoch */
-  double spikes_per_sample;
-} sb_layer_metrics;
 
 typedef struct {
   int n_epochs;
@@ -27,9 +21,19 @@ typedef struct {
   double train_samples_per_s;
   long n_params;
   long n_train, n_val, n_test;
-  int n_layers;
-  sb_layer_metrics *layers;  /* neuron layers only */
-  double spike_rate;         /* over all neuron layers */
+  double spike_rate;         /* over all neuron layers, test set, final epoch */
+  /* Efficiency metrics of the final test pass (README "Metrics"), per layer and in total. */
+  sb_model_report report;
+  double latency_ms_per_sample; /* final test pass wall time / test samples, at eval.batch_size */
+  double io_time_s;             /* decoding the dataset (0 when the rank had it already) */
+  /* Int8 weights, post-training (or the QAT model itself). */
+  double test_acc_int8, model_bytes_fp32, model_bytes_int8;
+  /* The non-spiking twin: its dense MACs per sample and their energy; the SNN/ANN ratio. */
+  double ann_dense_macs, ann_energy_pj, energy_ratio;
+  /* The timestep study (eval.timesteps): the trained model evaluated at other T. */
+  int n_eval_T;
+  int eval_T[16];
+  double eval_T_acc[16], eval_T_spikes[16], eval_T_latency_ms[16];
 } sb_trial_result;
 
 /* Called between batches; returning nonzero stops training early: the cell is checkpointed
@@ -55,7 +59,11 @@ typedef struct {
   sb_train_report *report; /* may be NULL */
 } sb_train_opts;
 
-/* Builds the model for cfg from its spec, for the inputs the pipeline makes. */
+/* The largest T a cell runs: its timesteps or any of its eval.timesteps. */
+int sb_cell_max_timesteps(const sb_cell_config *cfg);
+
+/* Builds the model for cfg from its spec, for the inputs the pipeline makes (planned for
+ * sb_cell_max_timesteps steps). */
 sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg,
                               const sb_pipeline *p, int n_classes, int batch, sb_model **out);
 

@@ -11,7 +11,9 @@
 #include "snnbench/surrogate.h"
 
 /* Integer fields come in the widths the struct uses: int, long, int64_t. */
-typedef enum { F_INT, F_LONG, F_I64, F_NUM, F_STR, F_BOOL } field_type;
+/* Integer fields come in the widths the struct uses: int, long, int64_t. F_INT_LIST is an array
+ * of ints followed in the struct by its count. */
+typedef enum { F_INT, F_LONG, F_I64, F_NUM, F_STR, F_BOOL, F_INT_LIST } field_type;
 
 typedef struct {
   const char *path;
@@ -159,6 +161,16 @@ static const field k_fields[] = {
      "maximum global gradient norm (0: no clipping)"},
     {"train.label_smoothing", F_NUM, OFF(train.label_smoothing), 0, -1, 0, NULL, 0, 1, 0, NULL,
      NULL, "label smoothing epsilon"},
+    {"train.qat", F_BOOL, OFF(train.qat), 0, (long)OFF(train.has_qat), 0, NULL, 0, 1, 0, NULL, NULL,
+     "quantisation-aware training: the forward pass sees int8 linear/conv weights (straight-"
+     "through gradient)"},
+    {"eval.timesteps", F_INT_LIST, OFF(eval.timesteps), 16, (long)OFF(eval.has_timesteps), 0,
+     NULL, 1, 100000, 0, NULL, NULL,
+     "timestep study: also evaluate the trained model at each of these T (up to 16 values)"},
+    {"metrics.e_ac_pj", F_NUM, OFF(metrics.e_ac_pj), 0, (long)OFF(metrics.has_e_ac_pj), 0, NULL,
+     0, 1e9, 0, NULL, NULL, "energy of one accumulate in pJ (absent: 0.9, 45 nm)"},
+    {"metrics.e_mac_pj", F_NUM, OFF(metrics.e_mac_pj), 0, (long)OFF(metrics.has_e_mac_pj), 0,
+     NULL, 0, 1e9, 0, NULL, NULL, "energy of one multiply-accumulate in pJ (absent: 4.6, 45 nm)"},
     {"eval.batch_size", F_INT, OFF(eval.batch_size), 0, -1, 1000, NULL, 1, 65536, 0, NULL, NULL,
      "evaluation batch size"},
 };
@@ -218,6 +230,23 @@ static sb_status check_value(const sb_experiment *e, const field *f, const cJSON
         *(float *)(base + f->off) = (float)d;
       else
         *(double *)(base + f->off) = d;
+      break;
+    }
+    case F_INT_LIST: {
+      const int cap = (int)f->size;
+      if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0 || cJSON_GetArraySize(v) > cap)
+        return sb_fail(SB_EINPUT, "%s: %s%s: must be a list of 1 to %d integers", e->path, f->path,
+                       where, cap);
+      int *out = (int *)(base + f->off), n = 0;
+      const cJSON *it;
+      cJSON_ArrayForEach(it, v) {
+        if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
+            it->valuedouble < f->min || it->valuedouble > f->max)
+          return sb_fail(SB_EINPUT, "%s: %s[%d]%s: must be an integer in [%g, %g]", e->path,
+                         f->path, n, where, f->min, f->max);
+        out[n++] = (int)it->valuedouble;
+      }
+      *(int *)(out + cap) = n; /* the count follows the array */
       break;
     }
     case F_BOOL:
@@ -395,7 +424,7 @@ void sb_config_print_schema(void) {
     else
       snprintf(def, sizeof def, "%g", f->def_num);
     const char *type = f->type <= F_I64 ? "int" : f->type == F_NUM ? "number"
-                       : f->type == F_BOOL ? "bool" : "string";
+                       : f->type == F_BOOL ? "bool" : f->type == F_INT_LIST ? "ints" : "string";
     printf("%-30s %-7s %-18s %s%s%s\n", f->path, type, def, f->help, f->choices ? ": " : "",
            f->choices ? f->choices : "");
   }

@@ -1,4 +1,5 @@
 /* Turning a model's accumulated evaluation statistics into per-sample metrics. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,10 @@ void sb_model_report_build(const sb_model *m, int T, const sb_energy_model *e, s
     snprintf(q->name, sizeof q->name, "%s", l->name);
     snprintf(q->type, sizeof q->type, "%s", l->ops->type);
     q->params = l->n_params;
+    /* Fields that do not apply to a layer are NaN, so tables say n/a rather than 0. */
+    q->spike_rate = q->spikes_per_sample = q->dead_fraction = q->activation_sparsity = NAN;
+    q->membrane_updates = q->neuron_ops_effective = q->neuron_ops_dense = NAN;
+    q->synops_ac = q->synops_mac = q->dense_ops = q->energy_pj = q->connection_sparsity = NAN;
     if (l->is_neuron && l->stats.samples > 0) {
       const sb_spike_stats *s = &l->stats;
       q->neurons = s->n_neurons;
@@ -67,13 +72,17 @@ void sb_model_report_build(const sb_model *m, int T, const sb_energy_model *e, s
       zero_w += q->connection_sparsity * nw;
       all_w += nw;
     }
-    r->membrane_updates += q->membrane_updates;
-    r->neuron_ops_effective += q->neuron_ops_effective;
-    r->neuron_ops_dense += q->neuron_ops_dense;
-    r->synops_ac += q->synops_ac;
-    r->synops_mac += q->synops_mac;
-    r->dense_ops += q->dense_ops;
-    r->energy_pj += q->energy_pj;
+    if (!isnan(q->membrane_updates)) {
+      r->membrane_updates += q->membrane_updates;
+      r->neuron_ops_effective += q->neuron_ops_effective;
+      r->neuron_ops_dense += q->neuron_ops_dense;
+    }
+    if (!isnan(q->synops_ac)) {
+      r->synops_ac += q->synops_ac;
+      r->synops_mac += q->synops_mac;
+      r->dense_ops += q->dense_ops;
+      r->energy_pj += q->energy_pj;
+    }
   }
   r->spike_rate = elements > 0 ? spikes / elements : 0.0;
   r->spikes_per_sample = samples > 0 ? spikes / samples : 0.0;

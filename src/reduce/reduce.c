@@ -88,6 +88,7 @@ static int metric_index(table *t, const char *name) {
 }
 
 static void add_value(table *t, group *g, const char *name, double v) {
+  if (isnan(v)) return; /* not applicable to this cell or layer */
   const int m = metric_index(t, name);
   series *s = &g->s[m];
   if (!s->v) s->v = sb_xmalloc((unsigned long)g->expected * sizeof(double));
@@ -415,6 +416,17 @@ static char *markdown(const table *t, const char *title) {
   };
   section(&o, t, "Accuracy", "Test accuracy at the last epoch, and at the epoch with the best "
           "validation accuracy (never the best test epoch).", main_cols, 4);
+  static const column spike_cols[] = {
+      {"test_acc_final", "test acc %", "%.2f", 1},
+      {"spikes_per_sample", "spikes/sample", "%.4g", 1},
+      {"latency_ms_per_sample", "latency ms/sample", "%.4f", 1},
+      {"score_acc_over_spikes_per_sample", "acc / spikes (Quantized_SNN score)", "%.4g", 1},
+      {"score_acc_over_rate_plus_0_01", "acc / (rate + 0.01) (MNIST-script score)", "%.4g", 1},
+  };
+  section(&o, t, "Accuracy, spikes and latency",
+          "Spikes per test sample over every neuron layer; latency = final test pass wall time per "
+          "sample at eval.batch_size; the two seed scores under names that say what they divide.",
+          spike_cols, 5);
   static const column energy_cols[] = {
       {"synops_ac_per_sample", "SynOps AC/sample", "%.4g", 1},
       {"synops_mac_per_sample", "SynOps MAC/sample", "%.4g", 1},

@@ -12,6 +12,7 @@
 #include "snnbench/models.h"
 #include "snnbench/optim.h"
 #include "snnbench/pipeline.h"
+#include "snnbench/quant.h"
 #include "snnbench/rng.h"
 #include "snnbench/train.h"
 
@@ -32,7 +33,7 @@ sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg,
                      .input_static = sb_pipeline_static(p),
                      .input_binary = sb_pipeline_binary(p),
                      .n_classes = n_classes,
-                     .T = cfg->timesteps,
+                     .T = sb_cell_max_timesteps(cfg),
                      .B = batch,
                      .neuron = &cfg->neuron,
                      .ann_twin = cfg->ann,
@@ -40,6 +41,13 @@ sb_status sb_build_cell_model(const sb_experiment *e, const sb_cell_config *cfg,
   st = sb_model_build(out, spec, &o);
   cJSON_Delete(spec);
   return st;
+}
+
+int sb_cell_max_timesteps(const sb_cell_config *cfg) {
+  int T = cfg->timesteps;
+  for (int i = 0; i < cfg->eval.n_timesteps; i++)
+    if (cfg->eval.timesteps[i] > T) T = cfg->eval.timesteps[i];
+  return T;
 }
 
 typedef struct {
@@ -86,30 +94,8 @@ void sb_trial_result_free(sb_trial_result *r) {
   free(r->test_acc);
   free(r->lr);
   free(r->epoch_time);
-  free(r->layers);
+  sb_model_report_free(&r->report);
   memset(r, 0, sizeof *r);
-}
-
-static void collect_layer_metrics(const sb_model *m, sb_trial_result *r) {
-  int n = 0;
-  for (int i = 0; i < m->n_layers; i++) n += m->layers[i]->is_neuron;
-  r->n_layers = n;
-  r->layers = sb_xcalloc((unsigned long)(n ? n : 1), sizeof *r->layers);
-  double spikes = 0.0, elements = 0.0;
-  int k = 0;
-  for (int i = 0; i < m->n_layers; i++) {
-    const sb_layer *l = m->layers[i];
-    if (!l->is_neuron) continue;
-    sb_layer_metrics *lm = &r->layers[k++];
-    snprintf(lm->name, sizeof lm->name, "%s", l->name);
-    snprintf(lm->type, sizeof lm->type, "%s", l->ops->type);
-    lm->neurons = l->stats.n_neurons;
-    lm->spike_rate = l->stats.elements > 0 ? l->stats.spikes / l->stats.elements : 0.0;
-    lm->spikes_per_sample = l->stats.samples > 0 ? l->stats.spikes / l->stats.samples : 0.0;
-    spikes += l->stats.spikes;
-    elements += l->stats.elements;
-  }
-  r->spike_rate = elements > 0 ? spikes / elements : 0.0;
 }
 
 /* The hook asked to stop after a batch: checkpoint there and fail with SB_EINTERRUPTED. */
@@ -132,6 +118,86 @@ static sb_status interrupt_cell(const sb_cell *cell, const char *ckpt,
                  "checkpointed", cell->id, ep, n_ep, here->batch);
 }
 
+/* Dense MACs per sample of the cell's non-spiking twin, run as one static pass on a test
+ * sample: the denominator of the energy ratio, measured rather than assumed. */
+static sb_status ann_twin_macs(const sb_experiment *e, const sb_cell_config *cfg,
+                               const sb_dataset *d, const sb_split_view *v, double *macs) {
+  sb_cell_config twin = *cfg;
+  twin.ann = 1;
+  twin.timesteps = 1;
+  twin.eval.n_timesteps = 0;
+  twin.train.batch_size = twin.eval.batch_size = 1;
+  sb_pipeline *p;
+  sb_status st = sb_pipeline_create(&twin, d, &p);
+  if (st) return st;
+  sb_model *m;
+  if ((st = sb_build_cell_model(e, &twin, p, d->n_classes, 1, &m))) {
+    sb_pipeline_free(p);
+    return st;
+  }
+  float *x = sb_xmalloc((unsigned long)sb_pipeline_batch_floats(p, 1, 1) * sizeof(float));
+  int32_t y;
+  const sb_batch_key key = {.train = 0, .T = 1};
+  sb_pipeline_batch(p, &d->test, v->test, 1, &key, x, &y, NULL);
+  *macs = sb_model_dense_ops_static(m, x);
+  free(x);
+  sb_model_free(m);
+  sb_pipeline_free(p);
+  return SB_OK;
+}
+
+/* After training: the efficiency report of the final test pass, int8 accuracy and sizes, the
+ * ANN twin's energy, and the timestep study. */
+static sb_status final_metrics(const sb_experiment *e, const sb_cell_config *cfg,
+                               const sb_dataset *d, const sb_split_view *v, sb_model *m,
+                               const sb_pipeline *pipe, float *master, float *xbuf, int32_t *ybuf,
+                               sb_ctx ctx, sb_trial_result *res) {
+  const sb_energy_model em = {cfg->metrics.has_e_ac_pj ? cfg->metrics.e_ac_pj : 0.9,
+                              cfg->metrics.has_e_mac_pj ? cfg->metrics.e_mac_pj : 4.6};
+  sb_model_report_build(m, cfg->timesteps, &em, &res->report);
+  res->spike_rate = res->report.spike_rate;
+  const int Beval = cfg->eval.batch_size;
+
+  /* Int8 weights: the same test pass on the round-tripped weights (a QAT model already is). */
+  sb_quant_apply(m, master);
+  res->test_acc_int8 = evaluate(m, pipe, &d->test, v->test, v->n_test, Beval, ctx, xbuf, ybuf).acc;
+  sb_quant_restore(m, master);
+  sb_quant_sizes(m, &res->model_bytes_fp32, &res->model_bytes_int8);
+
+  sb_status st = SB_OK;
+  if (!cfg->ann) {
+    if ((st = ann_twin_macs(e, cfg, d, v, &res->ann_dense_macs))) return st;
+    res->ann_energy_pj = res->ann_dense_macs * em.e_mac_pj;
+    res->energy_ratio = res->ann_energy_pj > 0 ? res->report.energy_pj / res->ann_energy_pj : 0.0;
+  }
+
+  /* The timestep study: the same weights at other T (each with its own pipeline, since event
+   * frames are binned at T). */
+  if (cfg->train.qat) sb_quant_apply(m, master);
+  for (int i = 0; i < cfg->eval.n_timesteps && !st; i++) {
+    sb_cell_config at = *cfg;
+    at.timesteps = cfg->eval.timesteps[i];
+    sb_pipeline *p;
+    if ((st = sb_pipeline_create(&at, d, &p))) break;
+    sb_ctx c = ctx;
+    c.T = at.timesteps;
+    c.collect_stats = 1;
+    sb_model_reset_stats(m);
+    const double t0 = now_s();
+    res->eval_T_acc[i] = evaluate(m, p, &d->test, v->test, v->n_test, Beval, c, xbuf, ybuf).acc;
+    res->eval_T_latency_ms[i] = 1e3 * (now_s() - t0) / (double)v->n_test;
+    double spikes = 0.0;
+    for (int k = 0; k < m->n_layers; k++)
+      if (m->layers[k]->is_neuron) spikes += m->layers[k]->stats.spikes;
+    res->eval_T_spikes[i] = spikes / (double)v->n_test;
+    res->eval_T[i] = at.timesteps;
+    res->n_eval_T = i + 1;
+    sb_pipeline_free(p);
+  }
+  if (cfg->train.qat) sb_quant_restore(m, master);
+  return st;
+}
+
 sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_train_opts *opts,
                         sb_trial_result *res) {
   const sb_cell_config *cfg = &cell->cfg;
@@ -140,7 +206,9 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
   sb_status st = sb_pipeline_source(e, cfg, &src);
   if (st) return st;
   const sb_dataset *d;
+  const double t_io = now_s();
   if ((st = sb_dataset_get(&src, &d))) return st;
+  res->io_time_s = now_s() - t_io; /* near 0 when this rank decoded the dataset before */
 
   const uint64_t seed = (uint64_t)cfg->seed;
   const uint64_t split_seed = cfg->data.split_seed >= 0 ? (uint64_t)cfg->data.split_seed : seed;
@@ -181,12 +249,16 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
   sb_schedule_parse(cfg->train.schedule, &sched.kind);
 
   const int C = d->n_classes;
-  float *xbuf = sb_xmalloc(
-      (unsigned long)sb_pipeline_batch_floats(pipe, cfg->timesteps, Bmax) * sizeof(float));
+  float *xbuf = sb_xmalloc((unsigned long)sb_pipeline_batch_floats(
+                               pipe, sb_cell_max_timesteps(cfg), Bmax) * sizeof(float));
+  /* Quantisation keeps the float weights aside while a pass runs on their int8 round trip. */
+  float *master = sb_xmalloc((unsigned long)(sb_quant_master_floats(m) + 1) * sizeof(float));
+  const int qat = cfg->train.qat;
   int32_t *ybuf = sb_xmalloc((unsigned long)Bmax * sizeof(int32_t));
   float *soft = sb_xmalloc((unsigned long)Bmax * C * sizeof(float));
   int32_t *order = sb_xmalloc((unsigned long)v.n_train * sizeof(int32_t));
 
+  const double io_time = res->io_time_s;
   alloc_curves(res, cfg->train.epochs);
   res->n_params = m->n_param_values;
   res->n_train = v.n_train;
@@ -245,12 +317,14 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
       key.batch = bi;
       const int mixed = sb_pipeline_batch(pipe, &d->train, order + i, B, &key, xbuf, ybuf, soft);
       ctx.B = B;
+      if (qat) sb_quant_apply(m, master); /* forward and backward see int8 weights ... */
       sb_model_forward(m, &ctx, xbuf);
       int hits;
       const double loss =
           sb_softmax_xent(m->output->x, ybuf, mixed ? soft : NULL, B, C,
                           (float)cfg->train.label_smoothing, m->output->g, &hits);
       if (!isfinite(loss)) {
+        if (qat) sb_quant_restore(m, master);
         st = sb_fail(SB_ERUNTIME, "cell %s diverged: non-finite loss at epoch %d, batch %ld",
                      cell->id, ep, bi);
         break;
@@ -258,6 +332,7 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
       loss_sum += loss * B;
       correct += hits;
       sb_model_backward(m, &ctx);
+      if (qat) sb_quant_restore(m, master); /* ... the update goes to the float weights */
       if (cfg->train.grad_clip > 0)
         sb_clip_grad_norm(m->grad_block, m->n_param_values, cfg->train.grad_clip);
       sb_optimizer_step(&opt, m->param_block, m->grad_block, (float)lr);
@@ -275,12 +350,16 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
 
     const int last = ep == cfg->train.epochs - 1;
     eval_result val = {0, 0};
+    if (qat) sb_quant_apply(m, master); /* a QAT model is evaluated as the int8 model it is */
     if (v.n_val) val = evaluate(m, pipe, &d->train, v.val, v.n_val, Beval, ctx, xbuf, ybuf);
     if (last) sb_model_reset_stats(m);
     ctx.collect_stats = last;
+    const double t_test = now_s();
     const eval_result test =
         evaluate(m, pipe, &d->test, v.test, v.n_test, Beval, ctx, xbuf, ybuf);
+    if (last) res->latency_ms_per_sample = 1e3 * (now_s() - t_test) / (double)v.n_test;
     ctx.collect_stats = 0;
+    if (qat) sb_quant_restore(m, master);
     const double t2 = now_s();
     res->eval_time_s += t2 - t1;
 
@@ -318,9 +397,11 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
     res->test_acc_final = res->test_acc[cfg->train.epochs - 1];
     res->train_samples_per_s =
         res->train_time_s > 0 ? (double)v.n_train * cfg->train.epochs / res->train_time_s : 0.0;
-    collect_layer_metrics(m, res);
+    res->io_time_s = io_time;
+    st = final_metrics(e, cfg, d, &v, m, pipe, master, xbuf, ybuf, ctx, res);
   }
   free(xbuf);
+  free(master);
   free(ybuf);
   free(soft);
   free(order);
