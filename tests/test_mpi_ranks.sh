@@ -44,7 +44,7 @@ h5dump -A -g /context "$T/np3/results.h5" | grep -q "Open MPI" || fail "context 
 h5dump -d "/cells/$(echo "$ids" | head -1)/history/test_acc" "$T/np3/results.h5" | grep -q "DATASPACE  SIMPLE { ( 2 )" \
   || fail "history curve has the wrong length"
 # The reduced table has one row per (model, timesteps) with n = 2 seeds.
-rows=$(awk '/^### Accuracy/ {on=1; next} /^### / {on=0} on' "$T/np3/summary.md" | grep -c '| 2/2 |')
+rows=$(awk '/^### Accuracy$/ {on=1; next} /^### / {on=0} on' "$T/np3/summary.md" | grep -c '| 2/2 |')
 [ "$rows" -eq 4 ] || { cat "$T/np3/summary.md"; fail "summary has $rows complete rows, expected 4"; }
 
 echo "test_mpi_ranks: $fails failures"

@@ -62,7 +62,7 @@ done
 [ ! -e "$T/sh/results.h5" ] || fail "a shard merged the run: that is the reduce job's work"
 "$SNNBENCH" status "$T/sh" > "$T/status.log" 2>&1 || { cat "$T/status.log"; fail "shards left cells undone"; }
 "$SNNBENCH" reduce "$T/sh" > "$T/reduce.log" 2>&1 || { cat "$T/reduce.log"; fail "reduce of the shards failed"; }
-awk '/^### Accuracy/ {on=1; next} /^### / {on=0} on' "$T/sh/summary.md" | grep -c '| 2/2 |' | grep -qx 2 || fail "the shards' summary is not complete"
+awk '/^### Accuracy$/ {on=1; next} /^### / {on=0} on' "$T/sh/summary.md" | grep -c '| 2/2 |' | grep -qx 2 || fail "the shards' summary is not complete"
 compare_runs "$T/ref" "$T/sh"
 
 # --- attempts: shard 0 only, then forge history for the two cells it left

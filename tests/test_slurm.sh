@@ -110,7 +110,7 @@ for r in 0 1 2; do
     || fail "no start context with slurm_restart_count $r"
 done
 grep -q "complete, tables written" "$out/logs/snnbench-reduce-"*.out || fail "the reduce job did not say it reduced"
-[ "$(awk '/^### Accuracy/ {on=1; next} /^### / {on=0} on' "$out/summary.md" 2>/dev/null | grep -c '| 2/2 |')" -eq 2 ] || fail "summary.md lacks the 2 complete rows"
+[ "$(awk '/^### Accuracy$/ {on=1; next} /^### / {on=0} on' "$out/summary.md" 2>/dev/null | grep -c '| 2/2 |')" -eq 2 ] || fail "summary.md lacks the 2 complete rows"
 [ -s "$out/summary.csv" ] && [ -s "$out/summary.json" ] || fail "summary.csv/json missing"
 [ -z "$(ls "$out/checkpoints/")" ] || fail "checkpoints remain after completion"
 if [ "$fails" -gt 0 ]; then show_job "$jid" "$out"; fi
@@ -133,7 +133,7 @@ if [ -n "$ajid" ] && [ -n "$arid" ]; then
     [ -f "$arr/ledger.shard-0-of-2.jsonl" ] && [ -f "$arr/ledger.shard-1-of-2.jsonl" ] \
       || fail "the array tasks did not write one ledger per shard"
     "$SNNBENCH" status "$arr" > /dev/null 2>&1 || fail "the array run is incomplete"
-    [ "$(awk '/^### Accuracy/ {on=1; next} /^### / {on=0} on' "$arr/summary.md" 2>/dev/null | grep -c '| 2/2 |')" -eq 2 ] || fail "array summary.md incomplete"
+    [ "$(awk '/^### Accuracy$/ {on=1; next} /^### / {on=0} on' "$arr/summary.md" 2>/dev/null | grep -c '| 2/2 |')" -eq 2 ] || fail "array summary.md incomplete"
     compare_runs "$T/ref" "$arr"
   else
     fail "array job $ajid / reduce $arid did not end within 600 s"
