@@ -81,6 +81,56 @@ static void gemm_thread_independent(int ta, int tb, int M, int N, int K) {
   free(A), free(B), free(C1), free(C2);
 }
 
+/* Spike trains through time: step 0 fires at `rate`, later steps flip each neuron with
+ * probability `flip`, as a static input's neurons do. The delta kernels must match BLAS on the
+ * same data, give the same bits at any thread count, and count the switches exactly. */
+static void delta_gemm_matches_blas(int T, int R, int N, int K, float rate, float flip) {
+  const long M = (long)T * R;
+  float *X = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * K * N);
+  float *Y1 = malloc(sizeof(float) * M * N), *Y2 = malloc(sizeof(float) * M * N);
+  float *Y3 = malloc(sizeof(float) * M * N), *G = malloc(sizeof(float) * M * N);
+  float *dY = malloc(sizeof(float) * M * N);
+  float *dW1 = malloc(sizeof(float) * K * N), *dW2 = malloc(sizeof(float) * K * N);
+  float *dW3 = malloc(sizeof(float) * K * N);
+  int32_t *idx = malloc(sizeof(int32_t) * M * K), *on = malloc(sizeof(int32_t) * M);
+  int32_t *off = malloc(sizeof(int32_t) * M), *cs = malloc(sizeof(int32_t) * (2 * K + 1));
+  int32_t *cr = malloc(sizeof(int32_t) * M * K);
+  fill_spikes(X, (long)R * K, rate, 6);
+  sb_rng r;
+  sb_rng_init(&r, 5, sb_stream(SB_STREAM_TEST, 7));
+  long switches = 0;
+  for (long i = 0; i < (long)R * K; i++) switches += X[i] != 0.0f;
+  for (long i = (long)R * K; i < M * K; i++) {
+    const float before = X[i - (long)R * K];
+    X[i] = sb_rng_uniform(&r) < flip ? 1.0f - before : before;
+    switches += X[i] != before;
+  }
+  fill_normal(W, (long)K * N, 8);
+  fill_normal(dY, M * N, 9);
+  sb_gemm(0, 0, (int)M, N, K, 1.0f, X, K, W, N, 0.0f, Y1, N);
+  sb_gemm(1, 0, K, N, (int)M, 1.0f, X, K, dY, N, 0.0f, dW1, N);
+  omp_set_num_threads(1);
+  sb_delta_gemm(T, R, N, K, X, W, Y2, idx, on, off);
+  sb_delta_gemm_wgrad(T, R, N, K, idx, on, off, dY, G, dW2, cs, cr);
+  long counted = 0;
+  for (long m = 0; m < M; m++) counted += on[m] + off[m];
+  CHECK_MSG(counted == switches, "delta %dx%d: %ld switches indexed, %ld made", T, R, counted,
+            switches);
+  CHECK_MSG(sb_change_density(X, T, (long)R * K) == (double)switches / (double)(M * K) ||
+                (long)R * K * T >= 7 * 4096,
+            "change density of %dx%dx%d", T, R, K);
+  CHECK_MSG(max_abs_diff(Y1, Y2, M * N) < 1e-3, "delta forward T%d %dx%dx%d rate %.2f flip %.2f",
+            T, R, N, K, rate, flip);
+  CHECK_MSG(max_abs_diff(dW1, dW2, (long)K * N) < 1e-3, "delta wgrad T%d %dx%dx%d", T, R, N, K);
+  omp_set_num_threads(2);
+  sb_delta_gemm(T, R, N, K, X, W, Y3, idx, on, off);
+  sb_delta_gemm_wgrad(T, R, N, K, idx, on, off, dY, G, dW3, cs, cr);
+  CHECK_MSG(memcmp(Y2, Y3, sizeof(float) * M * N) == 0, "delta forward differs by threads");
+  CHECK_MSG(memcmp(dW2, dW3, sizeof(float) * K * N) == 0, "delta wgrad differs by threads");
+  free(X), free(W), free(Y1), free(Y2), free(Y3), free(G), free(dY), free(dW1), free(dW2);
+  free(dW3), free(idx), free(on), free(off), free(cs), free(cr);
+}
+
 int main(void) {
   sb_kernels_init();
   const float rates[] = {0.0f, 0.05f, 0.2f, 0.6f, 1.0f};
@@ -88,6 +138,12 @@ int main(void) {
     spike_gemm_matches_blas(37, 70, 53, rates[i]);
     spike_gemm_matches_blas(256, 256, 512, rates[i]);
   }
+  /* Sizes off the 32-input scan and 64-output block boundaries, silent and saturated trains. */
+  delta_gemm_matches_blas(4, 33, 70, 53, 0.3f, 0.1f);
+  delta_gemm_matches_blas(6, 64, 256, 512, 0.4f, 0.05f);
+  delta_gemm_matches_blas(3, 17, 130, 100, 0.0f, 0.0f);
+  delta_gemm_matches_blas(2, 9, 64, 96, 1.0f, 0.5f);
+  delta_gemm_matches_blas(1, 40, 65, 31, 0.2f, 0.0f);
   gemm_thread_independent(0, 0, 300, 129, 77);
   gemm_thread_independent(1, 0, 77, 300, 200);
   gemm_thread_independent(0, 1, 130, 900, 64);

@@ -1,6 +1,9 @@
 #include "snnbench/kernels.h"
 
 #include <cblas.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,15 +93,36 @@ void sb_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
  * AVX register, without it to two SSE registers. */
 typedef float v8sf __attribute__((vector_size(32), aligned(4)));
 
-enum { SPIKE_BLOCK = 64, SPIKE_MIN_ROWS = 8 };
+enum { SPIKE_BLOCK = SB_SPARSE_MIN_OUTPUTS, SPIKE_MIN_ROWS = 8, ELEM_MIN = 4096 };
+
+/* Bit i set where x[i] != 0, for n <= 32 values (NaN counts as nonzero, as in x != 0). */
+static inline uint32_t nonzero_mask(const float *x, int n) {
+  uint32_t m = 0;
+#if defined(__AVX__)
+  if (n == 32) {
+    const __m256 zero = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++)
+      m |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + 8 * i), zero,
+                                                      _CMP_NEQ_UQ))
+           << (8 * i);
+    return m;
+  }
+#endif
+  for (int i = 0; i < n; i++) m |= (uint32_t)(x[i] != 0.0f) << i;
+  return m;
+}
+
+/* Appends k0 + (each set bit of m), ascending, to id; returns the new count. */
+static inline int append_bits(uint32_t m, int k0, int32_t *id, int c) {
+  for (; m; m &= m - 1) id[c++] = k0 + __builtin_ctz(m);
+  return c;
+}
 
 /* Column indices of a row's nonzeros (ascending); returns how many. */
 static int nonzeros(const float *x, int K, int32_t *id) {
   int c = 0;
-  for (int k = 0; k < K; k++) {
-    id[c] = k;
-    c += x[k] != 0.0f;
-  }
+  for (int k0 = 0; k0 < K; k0 += 32)
+    c = append_bits(nonzero_mask(x + k0, K - k0 < 32 ? K - k0 : 32), k0, id, c);
   return c;
 }
 
@@ -132,10 +156,15 @@ static void accumulate_rows(const float *R, int N, const int32_t *id, const floa
     }
     yv[0] = a0, yv[1] = a1, yv[2] = a2, yv[3] = a3, yv[4] = a4, yv[5] = a5, yv[6] = a6, yv[7] = a7;
   }
-  for (int n = full; n < N; n++) { /* columns past the last full block */
-    float acc = beta == 0.0f ? 0.0f : beta * y[n];
-    for (int a = 0; a < c; a++) acc += (vals ? vals[a] : 1.0f) * R[(long)id[a] * N + n];
-    y[n] = acc;
+  if (full < N) { /* columns past the last full block, row by row for contiguous loads */
+    const int w = N - full;
+    float acc[SPIKE_BLOCK];
+    for (int n = 0; n < w; n++) acc[n] = beta == 0.0f ? 0.0f : beta * y[full + n];
+    for (int a = 0; a < c; a++) {
+      const float *r = R + (long)id[a] * N + full, v = vals ? vals[a] : 1.0f;
+      for (int n = 0; n < w; n++) acc[n] += v * r[n];
+    }
+    memcpy(y + full, acc, (size_t)w * sizeof(float));
   }
 }
 
@@ -204,6 +233,136 @@ void sb_sparse_gemm_wgrad(int M, int N, int K, const float *X, int binary, const
   }
 }
 
+/* ---------------------------------------------------------------- spikes through time */
+
+/* y[0..N) = start + Σ R[on[a]] − Σ R[off[a]], with start NULL meaning zeros. */
+static void accumulate_signed(const float *R, int N, const int32_t *on, int c_on,
+                              const int32_t *off, int c_off, const float *start, float *y) {
+  const int full = N / SPIKE_BLOCK * SPIKE_BLOCK;
+  for (int n0 = 0; n0 < full; n0 += SPIKE_BLOCK) {
+    v8sf a0, a1, a2, a3, a4, a5, a6, a7;
+    if (start) {
+      const v8sf *s = (const v8sf *)(start + n0);
+      a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
+    } else {
+      a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = (v8sf){0};
+    }
+    for (int a = 0; a < c_on; a++) {
+      const v8sf *r = (const v8sf *)(R + (long)on[a] * N + n0);
+      a0 += r[0], a1 += r[1], a2 += r[2], a3 += r[3];
+      a4 += r[4], a5 += r[5], a6 += r[6], a7 += r[7];
+    }
+    for (int a = 0; a < c_off; a++) {
+      const v8sf *r = (const v8sf *)(R + (long)off[a] * N + n0);
+      a0 -= r[0], a1 -= r[1], a2 -= r[2], a3 -= r[3];
+      a4 -= r[4], a5 -= r[5], a6 -= r[6], a7 -= r[7];
+    }
+    v8sf *yv = (v8sf *)(y + n0);
+    yv[0] = a0, yv[1] = a1, yv[2] = a2, yv[3] = a3, yv[4] = a4, yv[5] = a5, yv[6] = a6, yv[7] = a7;
+  }
+  if (full < N) { /* the columns past the last full block, row by row */
+    const int w = N - full;
+    float acc[SPIKE_BLOCK];
+    for (int n = 0; n < w; n++) acc[n] = start ? start[full + n] : 0.0f;
+    for (int a = 0; a < c_on; a++)
+      for (int n = 0; n < w; n++) acc[n] += R[(long)on[a] * N + full + n];
+    for (int a = 0; a < c_off; a++)
+      for (int n = 0; n < w; n++) acc[n] -= R[(long)off[a] * N + full + n];
+    memcpy(y + full, acc, (size_t)w * sizeof(float));
+  }
+}
+
+double sb_change_density(const float *x, int T, long n) {
+  const long stride = (long)T * n < 7 * 4096 ? 1 : 7;
+  long changed = 0, seen = 0;
+  for (long i = 0; i < n; i += stride, seen++) {
+    float prev = 0.0f;
+    for (int t = 0; t < T; t++) {
+      const float v = x[(long)t * n + i];
+      changed += v != prev;
+      prev = v;
+    }
+  }
+  return seen ? (double)changed / ((double)seen * T) : 0.0;
+}
+
+enum { DELTA_MIN_SAMPLES = 4 };
+
+void sb_delta_gemm(int T, int R, int N, int K, const float *X, const float *W, float *Y,
+                   int32_t *idx, int32_t *n_on, int32_t *n_off) {
+  const int pieces = sb_pieces(R, DELTA_MIN_SAMPLES, GEMM_MAX_PIECES);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int p = 0; p < pieces; p++) {
+    long lo, hi;
+    piece_range(R, pieces, p, &lo, &hi);
+    for (long r = lo; r < hi; r++)
+      for (int t = 0; t < T; t++) {
+        const long m = (long)t * R + r;
+        const float *x = X + m * K;
+        const float *prev = t ? x - (long)R * K : NULL;
+        int32_t *on = idx + m * K, *off_end = on + K; /* off ids fill the slot from its end */
+        int c_on = 0, c_off = 0;
+        for (int k0 = 0; k0 < K; k0 += 32) {
+          const int n = K - k0 < 32 ? K - k0 : 32;
+          const uint32_t now = nonzero_mask(x + k0, n), before = prev ? nonzero_mask(prev + k0, n) : 0;
+          c_on = append_bits(now & ~before, k0, on, c_on);
+          for (uint32_t m = before & ~now; m; m &= m - 1) off_end[-1 - c_off++] = k0 + __builtin_ctz(m);
+        }
+        n_on[m] = c_on;
+        n_off[m] = c_off;
+        accumulate_signed(W, N, on, c_on, off_end - c_off, c_off, t ? Y + (m - R) * N : NULL,
+                          Y + m * N);
+      }
+  }
+}
+
+void sb_delta_gemm_wgrad(int T, int R, int N, int K, const int32_t *idx, const int32_t *n_on,
+                         const int32_t *n_off, const float *dY, float *G, float *dW,
+                         int32_t *col_start, int32_t *col_rows) {
+  /* G[t] = Σ_{t' ≥ t} dY[t']: the gradient every step from t on sends to an input that
+   * switched at t and stayed. */
+  const long RN = (long)R * N;
+  const int pieces_g = sb_pieces(RN, ELEM_MIN, GEMM_MAX_PIECES);
+#pragma omp parallel for schedule(static) if (pieces_g > 1)
+  for (int p = 0; p < pieces_g; p++) {
+    long lo, hi;
+    piece_range(RN, pieces_g, p, &lo, &hi);
+    for (long i = lo; i < hi; i++) {
+      float acc = 0.0f;
+      for (int t = T - 1; t >= 0; t--) G[(long)t * RN + i] = acc += dY[(long)t * RN + i];
+    }
+  }
+  /* Row lists to column lists, switch-ons of input k in bucket 2k and switch-offs in 2k+1, each
+   * in ascending row order (a counting sort). */
+  const long M = (long)T * R;
+  memset(col_start, 0, (size_t)(2 * K + 1) * sizeof(int32_t));
+  for (long m = 0; m < M; m++) {
+    const int32_t *on = idx + m * K, *off = on + K - n_off[m];
+    for (int a = 0; a < n_on[m]; a++) col_start[2 * on[a] + 1]++;
+    for (int a = 0; a < n_off[m]; a++) col_start[2 * off[a] + 2]++;
+  }
+  for (int b = 0; b < 2 * K; b++) col_start[b + 1] += col_start[b];
+  for (long m = 0; m < M; m++) {
+    const int32_t *on = idx + m * K, *off = on + K - n_off[m];
+    for (int a = 0; a < n_on[m]; a++) col_rows[col_start[2 * on[a]]++] = (int32_t)m;
+    for (int a = 0; a < n_off[m]; a++) col_rows[col_start[2 * off[a] + 1]++] = (int32_t)m;
+  }
+  for (int b = 2 * K; b > 0; b--) col_start[b] = col_start[b - 1];
+  col_start[0] = 0;
+
+  const int pieces = sb_pieces(K, WGRAD_MIN_ROWS, GEMM_MAX_PIECES);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int p = 0; p < pieces; p++) {
+    long lo, hi;
+    piece_range(K, pieces, p, &lo, &hi);
+    for (long k = lo; k < hi; k++) {
+      const int32_t *on = col_rows + col_start[2 * k], *off = col_rows + col_start[2 * k + 1];
+      accumulate_signed(G, N, on, col_start[2 * k + 1] - col_start[2 * k], off,
+                        col_start[2 * k + 2] - col_start[2 * k + 1], NULL, dW + k * N);
+    }
+  }
+}
+
 enum { SUM_MIN_COLS = 256 };
 
 void sb_sum_rows(int M, int N, const float *X, float beta, float *out) {
@@ -219,8 +378,6 @@ void sb_sum_rows(int M, int N, const float *X, float beta, float *out) {
     }
   }
 }
-
-enum { ELEM_MIN = 4096 };
 
 void sb_sum_time(int T, long R, const float *X, float *out, int accumulate) {
   const int pieces = sb_pieces(R, ELEM_MIN, GEMM_MAX_PIECES);

@@ -11,17 +11,22 @@
 
 #include "nn/layers.h"
 
-/* Above this fraction of nonzeros, BLAS on the dense matrix beats summing selected rows. */
+/* Above this fraction of rows to add, BLAS on the dense matrix beats summing selected rows. */
 #define SPARSE_MAX_DENSITY 0.25
+
+/* How the last training forward multiplied, so the backward uses the matching kernel. */
+typedef enum { KERNEL_DENSE, KERNEL_SPARSE, KERNEL_DELTA } linear_kernel;
 
 typedef struct {
   sb_layer base;
   int in_f, out_f, bias;
   float *W, *dW, *b, *db;
-  int32_t *idx, *cnt;  /* active inputs per row, from the sparse forward */
+  int32_t *idx, *cnt;  /* active (sparse) or switched (delta) inputs per row, from the forward */
+  int32_t *n_off;      /* delta: switch-offs per row (cnt holds the switch-ons) */
   int32_t *col_start, *col_rows; /* the same lists by input, for the weight gradient */
+  float *G;            /* delta: reverse running sum of the output gradient over time */
   int allow_sparse;    /* spec "sparse": false forces BLAS (benchmarks, tests) */
-  int used_sparse;     /* which kernel the last training forward used */
+  linear_kernel used;  /* which kernel the last forward used */
 } linear_layer;
 
 static const char *const linear_keys[] = {"out", "bias", "sparse", NULL};
@@ -55,8 +60,12 @@ static sb_status linear_build(sb_layer *base, sb_builder *b, const cJSON *spec) 
     const long rows = (long)(base->in[0]->is_static ? 1 : o->T) * o->B;
     sb_builder_bytes(b, (void **)&l->idx, (size_t)rows * l->in_f * sizeof(int32_t));
     sb_builder_bytes(b, (void **)&l->cnt, (size_t)rows * sizeof(int32_t));
-    sb_builder_bytes(b, (void **)&l->col_start, (size_t)(l->in_f + 1) * sizeof(int32_t));
+    sb_builder_bytes(b, (void **)&l->col_start, (size_t)(2 * l->in_f + 1) * sizeof(int32_t));
     sb_builder_bytes(b, (void **)&l->col_rows, (size_t)rows * l->in_f * sizeof(int32_t));
+    if (base->in[0]->is_binary && !base->in[0]->is_static) {
+      sb_builder_bytes(b, (void **)&l->n_off, (size_t)rows * sizeof(int32_t));
+      sb_builder_floats(b, &l->G, rows * l->out_f);
+    }
   }
   return SB_OK;
 }
@@ -75,12 +84,45 @@ static void add_bias(float *Y, long rows, int n, const float *bias) {
     for (int j = 0; j < n; j++) Y[r * n + j] += bias[j];
 }
 
+/* The cheapest product for this input: rows of W added per spike (sparse), per spike that
+ * switched since the step before (delta), or BLAS. A pure function of the data, so every run
+ * and thread count picks the same kernel. */
+static linear_kernel choose_kernel(const linear_layer *l, const sb_act *in, const sb_ctx *c,
+                                   long rows) {
+  if (!l->allow_sparse || l->out_f < SB_SPARSE_MIN_OUTPUTS) return KERNEL_DENSE;
+  const double fired = sb_density(in->x, rows * l->in_f);
+  const int binary = in->is_binary && !c->smooth;
+  const double switched = binary && l->G && c->T > 1
+                              ? sb_change_density(in->x, c->T, (long)c->B * l->in_f)
+                              : 1.0;
+  if (switched < fired && switched <= SPARSE_MAX_DENSITY) return KERNEL_DELTA;
+  return fired <= SPARSE_MAX_DENSITY ? KERNEL_SPARSE : KERNEL_DENSE;
+}
+
+/* dW = X^T dY with the kernel the forward used; `split` lets a dense product use the threads
+ * (the sparse kernels split themselves when not already inside a parallel region). */
+static void weight_grad(linear_layer *l, const sb_act *in, const sb_ctx *c, int rows,
+                        const float *dY, int split) {
+  if (l->used == KERNEL_DELTA)
+    sb_delta_gemm_wgrad(c->T, c->B, l->out_f, l->in_f, l->idx, l->cnt, l->n_off, dY, l->G, l->dW,
+                        l->col_start, l->col_rows);
+  else if (l->used == KERNEL_SPARSE)
+    sb_sparse_gemm_wgrad(rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->idx,
+                         l->cnt, dY, 0.0f, l->dW, l->col_start, l->col_rows);
+  else
+    (split ? sb_gemm : sb_gemm_serial)(1, 0, l->in_f, l->out_f, rows, 1.0f, in->x, l->in_f, dY,
+                                       l->out_f, 0.0f, l->dW, l->out_f);
+}
+
 static void linear_forward(sb_layer *base, const sb_ctx *c) {
   linear_layer *l = (linear_layer *)base;
   const sb_act *in = base->in[0];
   const long rows = sb_act_rows(in, c->T, c->B);
-  l->used_sparse = l->allow_sparse && sb_density(in->x, rows * l->in_f) <= SPARSE_MAX_DENSITY;
-  if (l->used_sparse)
+  l->used = choose_kernel(l, in, c, rows);
+  if (l->used == KERNEL_DELTA)
+    sb_delta_gemm(c->T, c->B, l->out_f, l->in_f, in->x, l->W, base->out.x, l->idx, l->cnt,
+                  l->n_off);
+  else if (l->used == KERNEL_SPARSE)
     sb_sparse_gemm((int)rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->W, 0.0f,
                    base->out.x, l->idx, l->cnt);
   else
@@ -95,29 +137,22 @@ static void linear_backward(sb_layer *base, const sb_ctx *c) {
   const int rows = (int)sb_act_rows(in, c->T, c->B);
   const float *dY = base->out.g;
   if (l->bias) sb_sum_rows(rows, l->out_f, dY, 0.0f, l->db);
-  if (!in->needs_grad) {
-    if (l->used_sparse)
-      sb_sparse_gemm_wgrad(rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->idx,
-                           l->cnt, dY, 0.0f, l->dW, l->col_start, l->col_rows);
-    else
-      sb_gemm(1, 0, l->in_f, l->out_f, rows, 1.0f, in->x, l->in_f, dY, l->out_f, 0.0f, l->dW,
-              l->out_f);
+  const float beta_dx = base->in_accumulate[0] ? 1.0f : 0.0f;
+  if (!in->needs_grad || l->used != KERNEL_DENSE) {
+    /* A spike kernel's weight gradient is cheap next to the dense input gradient: run each
+     * over all threads in turn. */
+    weight_grad(l, in, c, rows, dY, 1);
+    if (in->needs_grad)
+      sb_gemm(0, 1, rows, l->in_f, l->out_f, 1.0f, dY, l->out_f, l->W, l->out_f, beta_dx, in->g,
+              l->in_f);
     return;
   }
-  /* The weight and input gradients are independent: two threads take one each, and each is a
-   * single call whose result does not depend on how many threads run. */
-  const float beta_dx = base->in_accumulate[0] ? 1.0f : 0.0f;
+  /* Two dense products of equal size: two threads take one each, and each is a single call
+   * whose result does not depend on how many threads run. */
 #pragma omp parallel sections
   {
 #pragma omp section
-    {
-      if (l->used_sparse)
-        sb_sparse_gemm_wgrad(rows, l->out_f, l->in_f, in->x, in->is_binary && !c->smooth, l->idx,
-                             l->cnt, dY, 0.0f, l->dW, l->col_start, l->col_rows);
-      else
-        sb_gemm_serial(1, 0, l->in_f, l->out_f, rows, 1.0f, in->x, l->in_f, dY, l->out_f, 0.0f,
-                       l->dW, l->out_f);
-    }
+    weight_grad(l, in, c, rows, dY, 0);
 #pragma omp section
     sb_gemm_serial(0, 1, rows, l->in_f, l->out_f, 1.0f, dY, l->out_f, l->W, l->out_f, beta_dx,
                    in->g, l->in_f);
