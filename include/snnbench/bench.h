@@ -5,6 +5,8 @@
 
 #include "snnbench/error.h"
 
+enum { SB_BENCH_MAX_REPEATS = 9 };
+
 typedef struct {
   const char *model;       /* built-in name or spec file */
   const char *reference;   /* PyTorch script: argv = DATA EPOCHS SAMPLES, env THREADS; prints a
@@ -13,6 +15,7 @@ typedef struct {
   const char *data;        /* Fashion-MNIST directory */
   int threads[8], n_threads;
   int samples, epochs, timesteps, batch;
+  int repeats;             /* alternating runs of ours and the reference; medians reported */
   double target;           /* the ratio the issue asks for; printed as a verdict */
   int profile;             /* print where the training step spends its time, per layer */
 } sb_bench_opts;

@@ -40,9 +40,10 @@ static const char *const k_usage =
     "  model info NAME|FILE [--input CxHxW] [--classes N] [--ann]\n"
     "                         layers, shapes, parameters; --ann: the non-spiking twin\n"
     "  info                   build and runtime environment\n"
-    "  bench mlp|cnn [--threads 1,2] [--samples N] [--epochs E] [--model M] [--reference PY]\n"
-    "                [--profile]\n"
-    "                         training samples/s against the PyTorch reference, GFLOP/s, RSS\n";
+    "  bench mlp|cnn [--threads 1,2] [--samples N] [--epochs E] [--repeats R] [--model M]\n"
+    "                [--reference PY] [--profile]\n"
+    "                         training samples/s against the PyTorch reference (R alternating\n"
+    "                         runs of each, default 3; medians), GFLOP/s, RSS\n";
 
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "snnbench: ");
@@ -271,6 +272,10 @@ static int cmd_bench(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--epochs")) {
       o.epochs = atoi(argv[++i]);
       if (o.epochs < 1 || o.epochs > 16) return usage_error("--epochs: \"%s\" is not in 1..16", argv[i]);
+    } else if (!strcmp(argv[i], "--repeats")) {
+      o.repeats = atoi(argv[++i]);
+      if (o.repeats < 1 || o.repeats > SB_BENCH_MAX_REPEATS)
+        return usage_error("--repeats: \"%s\" is not in 1..9", argv[i]);
     } else if (!strcmp(argv[i], "--model")) {
       o.model = argv[++i];
     } else if (!strcmp(argv[i], "--reference")) {

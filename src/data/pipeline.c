@@ -96,6 +96,8 @@ sb_status sb_pipeline_create(const sb_cell_config *cfg, const sb_dataset *d, sb_
     return sb_fail(SB_EINPUT, "data.frames.normalize: \"clip\" divides by data.frames.clip, which "
                    "is 0 (no clipping); set data.frames.clip");
   const double smin = cfg->data.augment.affine.scale_min, smax = cfg->data.augment.affine.scale_max;
+  if (smin <= 0.0)
+    return sb_fail(SB_EINPUT, "data.augment.affine.scale_min: %g must be above 0", smin);
   if (smin > smax)
     return sb_fail(SB_EINPUT, "data.augment.affine.scale_min: %g is above scale_max %g", smin,
                    smax);
