@@ -17,12 +17,13 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 source "$(dirname "$0")/fault_lib.sh"
 export OMP_NUM_THREADS=1
 
-# 60 batches per epoch, so a signal nearly always lands mid-epoch.
+# 60 batches per epoch, so a signal nearly always lands mid-epoch, and 10 epochs per cell, so
+# both ranks are still inside their first cells when the signal arrives (a cell lasts seconds).
 cat > "$T/grid.json" <<EOF2
 {
   "name": "sigterm",
   "data": {"name": "fashion-mnist", "train_size": 1920, "val_size": 200, "test_size": 300},
-  "train": {"epochs": 4, "batch_size": 32},
+  "train": {"epochs": 10, "batch_size": 32},
   "grid": {"timesteps": [1, 2], "seed": [0, 1]}
 }
 EOF2
@@ -30,14 +31,13 @@ EOF2
 "$SNNBENCH" run "$T/grid.json" --out "$T/ref" --no-reduce > "$T/ref.log" 2>&1 \
   || { cat "$T/ref.log"; fail "reference run failed"; }
 
-# 1. mpirun -np 2; SIGTERM to rank 1 only, once a cell has an epoch checkpoint. Rank 1 tells
-#    rank 0, which stops rank 0's own cell too.
+# 1. mpirun -np 2; SIGTERM to rank 1 only, once both running cells have an epoch checkpoint.
+#    Rank 1 tells rank 0, which stops rank 0's own cell too.
 mpirun -np 2 --oversubscribe "$SNNBENCH" run "$T/grid.json" --out "$T/run" --no-reduce \
   > "$T/run1.log" 2>&1 &
 bg_pid=$!
-wait_until 'ls "$T/run/checkpoints/"*.ckpt > /dev/null 2>&1' 120 \
-  || fail "no epoch checkpoint within 120 s"
-sleep 0.3
+wait_until '[ "$(ls "$T/run/checkpoints/" 2>/dev/null | grep -c "\.ckpt$")" -ge 2 ]' 120 \
+  || fail "no two epoch checkpoints within 120 s"
 pid=$(rank_pid "$bg_pid" 1) && kill -TERM "$pid" || fail "rank 1 not found"
 rc=0
 wait "$bg_pid" || rc=$?
