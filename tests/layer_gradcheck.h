@@ -20,6 +20,9 @@ typedef struct {
   int input_binary;
 } case_opts;
 
+/* Set to build the non-spiking twin ("ann": true) of the cases that follow. */
+static int g_ann_twin;
+
 /* Builds with planned maxima above the sizes the test runs at, so every layer must index with
  * the call's T and B, not the planned ones. */
 static sb_model *build(const char *name, const char *spec_text, case_opts o, int spare) {
@@ -30,7 +33,8 @@ static sb_model *build(const char *name, const char *spec_text, case_opts o, int
   }
   sb_model_opts mo = {.input_shape = o.shape, .input_static = o.input_static,
                       .input_binary = o.input_binary, .n_classes = o.classes,
-                      .T = o.T + spare, .B = o.B + 2 * spare, .origin = name};
+                      .T = o.T + spare, .B = o.B + 2 * spare, .ann_twin = g_ann_twin,
+                      .origin = name};
   sb_model *m;
   sb_status st = sb_model_build(&m, spec, &mo);
   cJSON_Delete(spec);

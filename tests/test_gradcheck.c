@@ -199,6 +199,7 @@ static void check_neuron_options(void) {
       {"PLIF sigmoid (per layer)", "\"learn_tau\":\"sigmoid\",\"per_channel\":false,\"tau\":2.5,\"charge\":\"decay_input\",\"threshold\":0.3"},
       {"PLIF log per channel, hard", "\"learn_tau\":\"log\",\"tau\":2.0,\"charge\":\"decay_input\",\"threshold\":0.3,\"reset\":\"hard\",\"v_reset\":-0.1"},
       {"learn tau abs, x charge", "\"learn_tau\":\"abs\",\"tau\":3.0,\"threshold\":0.5"},
+      {"learn tau log, x charge, hard reset to -0.3", "\"learn_tau\":\"log\",\"tau\":2.5,\"threshold\":0.4,\"reset\":\"hard\",\"v_reset\":-0.3"},
       {"tau and threshold learned", "\"learn_tau\":\"log\",\"learn_threshold\":\"abs\",\"threshold\":0.5,\"charge\":\"decay_input\""},
       {"reset scale 0.9", "\"reset_scale\":0.9,\"threshold\":0.4"},
       {"single spike (TTFS), hard", "\"single_spike\":true,\"reset\":\"hard\",\"threshold\":0.3,\"learn_threshold\":\"softplus\""},
@@ -268,6 +269,21 @@ int main(void) {
             "{\"layers\":[{\"type\":\"linear\",\"out\":8},{\"type\":\"batchnorm\"},"
             "{\"type\":\"neuron\",\"threshold\":0.5},{\"type\":\"linear\",\"out\":5},"
             "{\"type\":\"mean_time\"}]}",
+            MLP);
+  gradcheck("batchnorm per step (static, then a sequence)",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":8},{\"type\":\"batchnorm\",\"stats\":\"per_step\"},"
+            "{\"type\":\"neuron\",\"threshold\":0.5},{\"type\":\"linear\",\"out\":5},"
+            "{\"type\":\"batchnorm\",\"stats\":\"per_step\"},{\"type\":\"mean_time\"}]}",
+            MLP);
+  gradcheck("batchnorm per step on a sequence input",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":8},{\"type\":\"batchnorm\",\"stats\":\"per_step\"},"
+            "{\"type\":\"neuron\",\"threshold\":0.5},{\"type\":\"linear\",\"out\":5},"
+            "{\"type\":\"mean_time\"}]}",
+            MLP_DYNAMIC);
+  gradcheck("batchnorm single_pass (static, then a sequence)",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":8},{\"type\":\"batchnorm\",\"stats\":\"single_pass\"},"
+            "{\"type\":\"neuron\",\"threshold\":0.5},{\"type\":\"linear\",\"out\":5},"
+            "{\"type\":\"batchnorm\",\"stats\":\"single_pass\"},{\"type\":\"mean_time\"}]}",
             MLP);
   gradcheck("flatten of an image",
             "{\"layers\":[{\"type\":\"flatten\"},{\"type\":\"linear\",\"out\":5},"

@@ -43,6 +43,16 @@ static void check_new_layers(void) {
   gradcheck("temporal_attention on a static input (T copies)",
             "{\"layers\":[{\"type\":\"linear\",\"out\":6},{\"type\":\"temporal_attention\"},"
             "{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}", t4);
+  /* The non-spiking twin's dendritic_mlp: gated branch currents weighted by the branch softmax,
+   * without the leaky integration; static in, static out, and on a sequence step by step. */
+  g_ann_twin = 1;
+  gradcheck("dendritic_mlp in the twin (static input)",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":7},{\"type\":\"dendritic_mlp\",\"branches\":3,\"width\":2},"
+            "{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}", s);
+  gradcheck("dendritic_mlp in the twin (sequence input)",
+            "{\"layers\":[{\"type\":\"linear\",\"out\":7},{\"type\":\"dendritic_mlp\",\"branches\":4,\"width\":2},"
+            "{\"type\":\"linear\",\"out\":5},{\"type\":\"mean_time\"}]}", d);
+  g_ann_twin = 0;
   gradcheck("unused_params beside a used activation",
             "{\"layers\":[{\"name\":\"a\",\"type\":\"linear\",\"out\":8},{\"type\":\"unused_params\",\"shape\":[4,4,1]},"
             "{\"type\":\"linear\",\"out\":5,\"in\":\"a\"},{\"type\":\"mean_time\"}]}", d);

@@ -32,6 +32,29 @@ for f in "$SRC"/src/models/specs/*.json; do
     fail "model info $m --ann still lists a spiking layer"
 done
 "$SNNBENCH" model info apex --ann | grep -q '^total parameters: 1597837$' || fail "apex twin: not 1,599,237 - 1,400 neuron parameters"
+# Every built-in declares its input: without --input model info gives the same table as with it.
+for f in "$SRC"/src/models/specs/*.json; do
+  m=$(basename "$f" .json)
+  input=1x28x28
+  case $m in *_conv|sdt) input=3x32x32 ;; esac
+  "$SNNBENCH" model info "$m" > "$T/declared" 2>&1 || fail "model info $m without --input: $(cat "$T/declared")"
+  "$SNNBENCH" model info "$m" --input $input > "$T/given" 2>&1
+  cmp -s "$T/declared" "$T/given" || fail "model info $m: the declared input is not $input"
+done
+"$SNNBENCH" model info sdt | grep -q '^total parameters: 2567082$' || fail "model info sdt: not 2,567,082 without --input"
+"$SNNBENCH" model info sdt | head -1 | grep -q 'input 3x32x32 .*10 classes' || fail "model info sdt: header"
+"$SNNBENCH" model info baseline_lif_conv | grep -q '^total parameters: 2474506$' || fail "model info baseline_lif_conv: not 2,474,506"
+# --input still overrides the declaration (the stem is all convolutions).
+"$SNNBENCH" model info sdt --input 3x64x64 | head -1 | grep -q 'input 3x64x64' || fail "model info sdt --input 3x64x64: not used"
+# The neuron family and the surrogates, each with its formula and source.
+"$SNNBENCH" list neurons > "$T/neurons" || fail "list neurons failed"
+for w in lif if soft hard x decay_input detach_reset learn_threshold detach_threshold single_spike adapt override; do
+  grep -q "^  $w[ ,]" "$T/neurons" || fail "list neurons: no line for $w"
+done
+"$SNNBENCH" list surrogates > "$T/sg" || fail "list surrogates failed"
+grep -q '^fast_sigmoid  .*alpha=10 .*a / (1 + a|x|)^2 .*Quantized_SNN' "$T/sg" || fail "list surrogates: fast_sigmoid line: $(grep '^fast_sigmoid ' "$T/sg")"
+grep -q '^fast_sigmoid_snntorch .*alpha=25 .*1 / (1 + a|x|)^2 .*snnTorch' "$T/sg" || fail "list surrogates: no snnTorch fast_sigmoid"
+grep -q '^superspike_norse .*alpha=100 .*Norse' "$T/sg" || fail "list surrogates: no Norse SuperSpike"
 
 # --- presets
 base='"data": {"name": "fashion-mnist", "train_size": 256, "val_size": 64, "test_size": 128}'
@@ -84,7 +107,10 @@ acc=$(h5dump -d /metrics/test_acc_final "$h5" | awk '/\(0\)/ {print $2}')
 awk -v a="$acc" 'BEGIN {exit !(a > 70)}' || fail "twin: test accuracy $acc% after one epoch, expected > 70%"
 params=$(h5dump -d /metrics/n_params "$h5" | awk '/\(0\)/ {print $2}')
 [ "$params" = "537354" ] || fail "twin: $params parameters, expected 537354"
-h5dump -d /layers "$h5" 2> /dev/null | grep -q '"lif' && fail "twin: spiking layers in /layers"
+# /layers lists the twin's ReLU layers (named lif1, lif2 after the layers they replace) but no
+# layer of a spiking type.
+h5dump -d /layers "$h5" 2> /dev/null | grep -qE '^ *"(neuron|dendritic_conv)",?$' && fail "twin: spiking layers in /layers"
+h5dump -d /layers "$h5" 2> /dev/null | grep -qE '^ *"relu",?$' || fail "twin: no relu rows in /layers"
 echo "  twin of baseline_lif: test accuracy $acc% after one epoch on 3000 samples"
 
 # --- a user spec (notebook 000's Spiking-KAN) trains through the config path.

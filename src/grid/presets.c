@@ -65,7 +65,8 @@ static const sb_preset k_presets[] = {
      "model sdt; conf/cifar10/2_256_300E_t4.yml: T=4, 310 epochs (300 + 10 cooldown), batch 64 "
      "(eval 64), AdamW lr 3e-4 wd 0.06, warmup 20 epochs from 1e-6 then cosine to 1e-5 over "
      "300 epochs, label smoothing 0.1, mixup alpha 0.5 on every batch, horizontal flip 0.5, no "
-     "clipping; not expressible here: RandAugment m9, colour jitter 0.4, mixup off at epoch 200",
+     "clipping; not expressible here: RandAugment rand-m9-n1-mstd0.4-inc1, colour jitter 0.5 "
+     "(which timm skips when RandAugment is on), mixup off at epoch 200",
      "{\"model\":\"sdt\",\"timesteps\":4,"
      "\"train\":{\"epochs\":310,\"batch_size\":64,\"optimizer\":\"adamw\",\"lr\":3e-4,"
      "\"weight_decay\":0.06,\"schedule\":\"warmup_cosine\",\"warmup_epochs\":20,"

@@ -65,3 +65,31 @@ const char *sb_builtin_model_description(const char *name) {
   cJSON_Delete(spec);
   return buf;
 }
+
+sb_status sb_model_spec_declared(const cJSON *spec, const char *origin, sb_shape *input,
+                                 int *classes) {
+  const cJSON *in = cJSON_GetObjectItemCaseSensitive(spec, "input");
+  if (in) {
+    const int n = cJSON_IsArray(in) ? cJSON_GetArraySize(in) : 0;
+    sb_shape s = {n, {0, 0, 0}};
+    int ok = n >= 1 && n <= 3;
+    for (int i = 0; ok && i < n; i++) {
+      const cJSON *d = cJSON_GetArrayItem(in, i);
+      ok = cJSON_IsNumber(d) && d->valuedouble >= 1 && d->valuedouble <= 1e6 &&
+           d->valuedouble == (double)(int)d->valuedouble;
+      if (ok) s.d[i] = (int)d->valuedouble;
+    }
+    if (!ok)
+      return sb_fail(SB_EINPUT, "model %s: \"input\" must be a list of 1 to 3 positive whole "
+                     "numbers, [C, H, W] or [features]", origin);
+    if (input) *input = s;
+  }
+  const cJSON *k = cJSON_GetObjectItemCaseSensitive(spec, "classes");
+  if (k) {
+    if (!cJSON_IsNumber(k) || k->valuedouble < 2 || k->valuedouble > 1e6 ||
+        k->valuedouble != (double)(int)k->valuedouble)
+      return sb_fail(SB_EINPUT, "model %s: \"classes\" must be a whole number >= 2", origin);
+    if (classes) *classes = (int)k->valuedouble;
+  }
+  return SB_OK;
+}

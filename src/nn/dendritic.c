@@ -7,13 +7,23 @@
  *   out = concat_i softmax(a)_i · v_i                a initialised equal (weights 1/branches)
  * The output is a membrane-level signal; a BatchNorm and a LIF soma follow in the model spec.
  * All branches share one GEMM each for W and G ([in][branches·width], input-major as Linear).
+ * In the non-spiking twin ("ann": true) the branches drop their leaky integration and pass
+ * out = concat_i softmax(a)_i · I_i, the fixed point of the filter for a constant input: the
+ * twin is a network without state over time (same parameters, static under direct encoding),
+ * the single pass an ANN makes, while the spiking model's soma becomes a ReLU.
+ * Membrane updates (NeuroBench's count, evaluation only): every branch potential at t = 0, then
+ * each step whose potential changed.
  *
  * dendritic_conv (seed notebook 001, DendriticConvLIF): a spiking neuron over [C,H,W] with
  *   v_i[t] = β_i v_i[t−1] + (1 − β_i) x[t]           every channel, every branch
  *   g[t] = softmax over branches of a 1x1 conv (C → branches, with bias) of x[t], per pixel
  *   soma = Σ_i g_i v_i,  S = Θ(soma − θ),  v_i −= θ S (the spike detached)
  * BPTT recomputes the branch potentials per block instead of storing them (they would need
- * branches × the activation memory). */
+ * branches × the activation memory). A config's neuron.threshold, neuron.surrogate and
+ * neuron.alpha apply here as to "neuron" layers; neuron.* values that would make it another
+ * neuron (IF, a hard reset, the "x" charge, a reset with gradient, one τ) are refused. Membrane
+ * updates count each neuron at t = 0, then each step in which any of its branch potentials
+ * changed, as neuron.c counts one membrane. */
 #include <cblas.h>
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -61,6 +71,7 @@ typedef struct {
   float *A, *Z;   /* x W and the gate pre-activation x G + g: [rows][out_f] */
   float *dA, *dZ; /* their gradients */
   float *V;       /* branch potentials [T][B][out_f] */
+  int twin;       /* the non-spiking twin: no leaky integration (see the top of the file) */
 } dmlp_layer;
 
 static const char *const dmlp_keys[] = {"branches", "width", "tau_min", "tau_max", "gate_bias",
@@ -79,12 +90,15 @@ static sb_status dmlp_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   l->gate_bias_init = (float)gb;
   l->in_f = (int)sb_shape_numel(base->in[0]->shape);
   l->out_f = l->nb * l->width;
+  l->twin = sb_builder_opts(b)->ann_twin;
   base->out.shape = (sb_shape){1, {l->out_f, 0, 0}};
-  base->out.is_static = 0;
+  base->out.is_static = l->twin && base->in[0]->is_static;
   base->out.is_binary = 0;
   const long wn = (long)l->in_f * l->out_f;
   sb_builder_param(b, base, "weight", &l->W, &l->dW, wn);
+  sb_builder_quantizable(b, l->out_f, 1, l->out_f, l->in_f); /* int8 per column of [in][out] */
   sb_builder_param(b, base, "gate_weight", &l->G, &l->dG, wn);
+  sb_builder_quantizable(b, l->out_f, 1, l->out_f, l->in_f);
   sb_builder_param(b, base, "gate_bias", &l->g, &l->dg, l->out_f);
   sb_builder_param(b, base, "branch_attn", &l->attn, &l->dattn, l->nb);
   const sb_model_opts *o = sb_builder_opts(b);
@@ -93,7 +107,7 @@ static sb_status dmlp_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   sb_builder_floats(b, &l->Z, rows * l->out_f);
   sb_builder_floats(b, &l->dA, rows * l->out_f);
   sb_builder_floats(b, &l->dZ, rows * l->out_f);
-  sb_builder_floats(b, &l->V, (long)o->T * o->B * l->out_f);
+  if (!l->twin) sb_builder_floats(b, &l->V, (long)o->T * o->B * l->out_f);
   return SB_OK;
 }
 
@@ -116,8 +130,18 @@ static void dmlp_forward(sb_layer *base, const sb_ctx *c) {
   sb_gemm(0, 0, (int)rows, (int)F, l->in_f, 1.0f, in->x, l->in_f, l->G, (int)F, 0.0f, l->Z, (int)F);
   float w[MAX_BRANCHES];
   softmax(l->attn, l->nb, w);
-  const long E = (long)c->B * F, xs = in->is_static ? 0 : E;
+  if (l->twin) {
+    const long n = rows * F;
 #pragma omp parallel for schedule(static)
+    for (long e = 0; e < n; e++) {
+      const int j = (int)(e % F);
+      base->out.x[e] = w[j / l->width] * l->A[e] * sigmoidf(l->Z[e] + l->g[j]);
+    }
+    return;
+  }
+  const long E = (long)c->B * F, xs = in->is_static ? 0 : E;
+  long updates = 0;
+#pragma omp parallel for schedule(static) reduction(+ : updates)
   for (long e = 0; e < E; e++) {
     const int j = (int)(e % F), br = j / l->width;
     const float beta = l->beta[br];
@@ -125,11 +149,44 @@ static void dmlp_forward(sb_layer *base, const sb_ctx *c) {
     for (int t = 0; t < c->T; t++) {
       const long r = t * xs + e;
       const float input = l->A[r] * sigmoidf(l->Z[r] + l->g[j]);
-      v = beta * v + (1.0f - beta) * input;
+      const float vn = beta * v + (1.0f - beta) * input;
+      updates += t == 0 || vn != v;
+      v = vn;
       l->V[t * E + e] = v;
       base->out.x[t * E + e] = w[br] * v;
     }
   }
+  /* The model counts this layer's samples with its synaptic operations (count_ops). */
+  if (c->collect_stats) base->op_stats.membrane_updates += (double)updates;
+}
+
+static void dmlp_gemm_backward(dmlp_layer *l, sb_act *in, long rows);
+
+/* The twin's out = w_br · A ⊙ s, s = sigmoid(Z + g), row by row (static or per step alike). */
+static void dmlp_twin_backward(dmlp_layer *l, sb_act *in, long rows, const float *w) {
+  const long F = l->out_f, n = rows * F;
+  const float *dy = l->base.out.g;
+#pragma omp parallel for schedule(static)
+  for (long e = 0; e < n; e++) {
+    const int j = (int)(e % F);
+    const float s = sigmoidf(l->Z[e] + l->g[j]), gi = w[j / l->width] * dy[e];
+    l->dA[e] = gi * s;
+    l->dZ[e] = gi * l->A[e] * s * (1.0f - s);
+  }
+  double dw[MAX_BRANCHES];
+  for (int br = 0; br < l->nb; br++) {
+    double acc = 0.0;
+    for (long r = 0; r < rows; r++)
+      for (int k = 0; k < l->width; k++) {
+        const long e = r * F + (long)br * l->width + k;
+        acc += (double)dy[e] * l->A[e] * sigmoidf(l->Z[e] + l->g[br * l->width + k]);
+      }
+    dw[br] = acc;
+  }
+  double dot = 0.0;
+  for (int i = 0; i < l->nb; i++) dot += dw[i] * w[i];
+  for (int i = 0; i < l->nb; i++) l->dattn[i] = (float)(w[i] * (dw[i] - dot));
+  dmlp_gemm_backward(l, in, rows);
 }
 
 static void dmlp_backward(sb_layer *base, const sb_ctx *c) {
@@ -139,6 +196,10 @@ static void dmlp_backward(sb_layer *base, const sb_ctx *c) {
   const long E = (long)c->B * F, xs = in->is_static ? 0 : E;
   float w[MAX_BRANCHES];
   softmax(l->attn, l->nb, w);
+  if (l->twin) {
+    dmlp_twin_backward(l, in, rows, w);
+    return;
+  }
   /* Through time per element; a static input receives the sum over t of its gradient. */
   if (xs == 0) {
     memset(l->dA, 0, (size_t)E * sizeof(float));
@@ -179,13 +240,18 @@ static void dmlp_backward(sb_layer *base, const sb_ctx *c) {
   double dot = 0.0;
   for (int i = 0; i < l->nb; i++) dot += dw[i] * w[i];
   for (int i = 0; i < l->nb; i++) l->dattn[i] = (float)(w[i] * (dw[i] - dot));
-  /* The two GEMMs' gradients. */
+  dmlp_gemm_backward(l, in, rows);
+}
+
+/* The two GEMMs' gradients from dA and dZ. */
+static void dmlp_gemm_backward(dmlp_layer *l, sb_act *in, long rows) {
+  const long F = l->out_f;
   sb_gemm(1, 0, l->in_f, (int)F, (int)rows, 1.0f, in->x, l->in_f, l->dA, (int)F, 0.0f, l->dW, (int)F);
   sb_gemm(1, 0, l->in_f, (int)F, (int)rows, 1.0f, in->x, l->in_f, l->dZ, (int)F, 0.0f, l->dG, (int)F);
   sb_sum_rows((int)rows, (int)F, l->dZ, 0.0f, l->dg);
   if (in->needs_grad) {
     sb_gemm(0, 1, (int)rows, l->in_f, (int)F, 1.0f, l->dA, (int)F, l->W, (int)F,
-            base->in_accumulate[0] ? 1.0f : 0.0f, in->g, l->in_f);
+            l->base.in_accumulate[0] ? 1.0f : 0.0f, in->g, l->in_f);
     sb_gemm(0, 1, (int)rows, l->in_f, (int)F, 1.0f, l->dZ, (int)F, l->G, (int)F, 1.0f, in->g,
             l->in_f);
   }
@@ -196,7 +262,9 @@ static void dmlp_describe(const sb_layer *base, char *buf, size_t n) {
   size_t k = (size_t)snprintf(buf, n, "%d -> %d branches x %d, tau", l->in_f, l->nb, l->width);
   for (int i = 0; i < l->nb && k < n; i++)
     k += (size_t)snprintf(buf + k, n - k, " %.3g", 1.0 / (1.0 - l->beta[i]));
-  if (k < n) snprintf(buf + k, n - k, ", gated, not reset");
+  if (k < n)
+    snprintf(buf + k, n - k, "%s", l->twin ? ", gated, no integration (non-spiking twin)"
+                                           : ", gated, not reset");
 }
 
 static double dmlp_macs(const sb_layer *base) {
@@ -238,7 +306,47 @@ typedef struct {
 enum { DCONV_PIECES = 8 };
 
 static const char *const dconv_keys[] = {"branches", "tau_min", "tau_max", "threshold",
-                                         "surrogate", "alpha", NULL};
+                                         "surrogate", "alpha", "override", NULL};
+
+/* The config's neuron.* settings that this neuron shares with the "neuron" layers: θ, the
+ * surrogate and its α. The others describe another neuron; a value that matches this one (LIF,
+ * the (1 − β)x charge, a soft detached reset) passes, any other is refused: applying it is not
+ * possible and ignoring it would let a grid axis change nothing. */
+static sb_status dconv_override(sb_builder *b, dconv_layer *l, const cJSON *spec) {
+  sb_neuron_override o;
+  int any;
+  sb_status st = sb_neuron_layer_override(b, &l->base, spec, &o, &any);
+  if (st || !any) return st;
+  const char *bad = NULL, *what = "";
+  char val[48] = "";
+  if (o.has_type && strcmp(o.type, "lif")) {
+    bad = "neuron.type", what = "it is a multi-branch LIF";
+    snprintf(val, sizeof val, "\"%s\"", o.type);
+  } else if (o.has_reset && strcmp(o.reset, "soft")) {
+    bad = "neuron.reset", what = "its reset is soft (v_i -= theta S)";
+    snprintf(val, sizeof val, "\"%s\"", o.reset);
+  } else if (o.has_charge && strcmp(o.charge, "decay_input")) {
+    bad = "neuron.charge", what = "its branches charge (1 - beta) x (\"decay_input\")";
+    snprintf(val, sizeof val, "\"%s\"", o.charge);
+  } else if (o.has_detach_reset && !o.detach_reset) {
+    bad = "neuron.detach_reset", what = "its reset is detached";
+    snprintf(val, sizeof val, "false");
+  } else if (o.has_tau) {
+    bad = "neuron.tau", what = "its branches have their own tau_min..tau_max";
+    snprintf(val, sizeof val, "%g", o.tau);
+  }
+  if (bad)
+    return sb_builder_error(b, &l->base, "%s %s does not apply to a dendritic neuron (%s); it "
+                            "takes neuron.threshold, neuron.surrogate and neuron.alpha", bad, val,
+                            what);
+  if (o.has_threshold) l->theta = o.threshold;
+  if (o.has_surrogate) {
+    sb_surrogate_parse(o.surrogate, &l->sg.kind);
+    l->sg.alpha = sb_surrogate_default_alpha(l->sg.kind);
+  }
+  if (o.has_alpha) l->sg.alpha = o.alpha;
+  return SB_OK;
+}
 
 static sb_status dconv_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   dconv_layer *l = (dconv_layer *)base;
@@ -259,6 +367,7 @@ static sb_status dconv_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
     return st;
   l->theta = (float)th;
   l->sg.alpha = (float)alpha;
+  if ((st = dconv_override(b, l, spec))) return st;
   l->C = s.d[0];
   l->HW = s.d[1] * s.d[2];
   base->out.shape = s;
@@ -266,6 +375,7 @@ static sb_status dconv_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   base->out.is_binary = 1;
   base->is_neuron = 1;
   sb_builder_param(b, base, "gate_weight", &l->Wg, &l->dWg, (long)l->nb * l->C);
+  sb_builder_quantizable(b, l->nb, l->C, 1, l->C); /* the 1x1 conv [nb][C]: int8 per branch */
   sb_builder_param(b, base, "gate_bias", &l->bg, &l->dbg, l->nb);
   const sb_model_opts *o = sb_builder_opts(b);
   const long xrows = (long)(base->in[0]->is_static ? 1 : o->T) * o->B;
@@ -311,14 +421,16 @@ static void dconv_forward(sb_layer *base, const sb_ctx *c) {
   const int T = c->T, B = c->B, C = l->C, HW = l->HW, nb = l->nb;
   const long xrows = sb_act_rows(in, T, B), E = (long)B * C * HW, xs = in->is_static ? 0 : E;
   dconv_gate(l, in->x, xrows);
-  const int blocks = (HW + PIXEL_BLOCK - 1) / PIXEL_BLOCK;
-#pragma omp parallel for schedule(static) collapse(2)
+  const int blocks = (HW + PIXEL_BLOCK - 1) / PIXEL_BLOCK, count = c->collect_stats;
+  long updates = 0;
+#pragma omp parallel for schedule(static) collapse(2) reduction(+ : updates)
   for (int b = 0; b < B; b++)
     for (int blk = 0; blk < blocks; blk++) {
       const int p0 = blk * PIXEL_BLOCK, np = HW - p0 < PIXEL_BLOCK ? HW - p0 : PIXEL_BLOCK;
       for (int ch = 0; ch < C; ch++) {
-        float v[MAX_BRANCHES][PIXEL_BLOCK] = {{0}};
+        float v[MAX_BRANCHES][PIXEL_BLOCK] = {{0}}, old[MAX_BRANCHES][PIXEL_BLOCK];
         for (int t = 0; t < T; t++) {
+          if (count) memcpy(old, v, sizeof v);
           const long e = ((long)b * C + ch) * HW + p0;
           const float *x = in->x + t * xs + e;
           const long grow = (in->is_static ? b : (long)t * B + b) * nb * HW + p0;
@@ -340,9 +452,17 @@ static void dconv_forward(sb_layer *base, const sb_ctx *c) {
           /* The reset is detached: it uses the hard decision, also in smooth mode. */
           for (int i = 0; i < nb; i++)
             for (int p = 0; p < np; p++) v[i][p] -= l->theta * hard_fire(u[p]);
+          if (count)
+            for (int p = 0; p < np; p++) {
+              int changed = t == 0;
+              for (int i = 0; i < nb; i++) changed |= v[i][p] != old[i][p];
+              updates += changed;
+            }
         }
       }
     }
+  /* The model counts this layer's samples with its synaptic operations (count_ops). */
+  if (count) base->op_stats.membrane_updates += (double)updates;
 }
 
 static void dconv_backward(sb_layer *base, const sb_ctx *c) {

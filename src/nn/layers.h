@@ -39,6 +39,9 @@ extern const sb_layer_ops sb_unused_params_ops;
 
 sb_status sb_neuron_parse(sb_builder *b, const sb_layer *l, const cJSON *spec, sb_neuron_cfg *cfg);
 void sb_neuron_apply_override(sb_neuron_cfg *cfg, const sb_neuron_override *o);
+/* The config's neuron override as a layer takes it (its "override" key; see neuron.c). */
+sb_status sb_neuron_layer_override(sb_builder *b, const sb_layer *l, const cJSON *spec,
+                                   sb_neuron_override *out, int *any);
 
 /* PyTorch's default init for Linear/Conv: U(±1/√fan_in) for weights (Kaiming-uniform with
  * a=√5) and biases. */

@@ -37,10 +37,9 @@ void sb_neuron_charge(const sb_neuron_cfg *cfg, float tau, float *beta, float *g
   *delta = 0.0f;
   if (cfg->kind != SB_NEURON_LIF) return;
   *beta = 1.0f - 1.0f / tau;
-  if (cfg->charge == SB_CHARGE_DECAY_INPUT) {
-    *gamma = 1.0f / tau;
-    if (cfg->reset == SB_RESET_HARD) *delta = cfg->v_reset / tau;
-  }
+  if (cfg->charge == SB_CHARGE_DECAY_INPUT) *gamma = 1.0f / tau;
+  /* Both forms leak toward the reset potential: −(V − V_reset)/τ = (β − 1)V + V_reset/τ. */
+  if (cfg->reset == SB_RESET_HARD) *delta = cfg->v_reset / tau;
 }
 
 const char *sb_neuron_kind_name(sb_neuron_kind k) { return k == SB_NEURON_IF ? "if" : "lif"; }
@@ -66,12 +65,53 @@ void sb_neuron_describe(const sb_neuron_cfg *cfg, char *buf, unsigned long n) {
   if (cfg->adapt > 0)
     k += (size_t)snprintf(extra + k, sizeof extra - k, " adapt=%g decay=%g", cfg->adapt,
                           cfg->adapt_decay);
+  if (cfg->detach_threshold)
+    k += (size_t)snprintf(extra + k, sizeof extra - k, " detach_threshold");
   if (cfg->single_spike) k += (size_t)snprintf(extra + k, sizeof extra - k, " single_spike");
   if (cfg->strict) k += (size_t)snprintf(extra + k, sizeof extra - k, " strict");
   if (cfg->detach_reset) snprintf(extra + k, sizeof extra - k, " detach_reset");
   snprintf(buf, n, "%s%s theta=%g reset=%s%s surrogate=%s(alpha=%g)",
            sb_neuron_kind_name(cfg->kind), tau, cfg->threshold, reset, extra,
            sb_surrogate_name(cfg->surrogate.kind), cfg->surrogate.alpha);
+}
+
+void sb_neuron_print_list(FILE *out) {
+  static const char *const lines[][2] = {
+      {"kinds", NULL},
+      {"lif", "leaky: H = beta V + gamma X + delta, beta = 1 - 1/tau"},
+      {"if", "integrate-and-fire: H = V + X (no leak; tau unused)"},
+      {"resets (\"reset\")", NULL},
+      {"soft", "V = H - reset_scale * S * theta (default)"},
+      {"hard", "V = H (1 - S) + S * v_reset"},
+      {"charge forms of lif (\"charge\")", NULL},
+      {"x", "gamma = 1: V = beta V + X (snnTorch Leaky, seed notebook 000; default)"},
+      {"decay_input", "gamma = 1/tau: V + (X - V)/tau (SpikingJelly LIF, MNIST scripts, nb 001)"},
+      {"", "with a hard reset both forms leak toward v_reset: delta = v_reset/tau"},
+      {"options of a \"neuron\" layer (and config keys neuron.*)", NULL},
+      {"tau", "membrane time constant, > 1 (default 2)"},
+      {"threshold", "firing threshold theta; S = [H - theta >= 0] (default 1)"},
+      {"v_reset", "potential of a hard reset (default 0)"},
+      {"detach_reset", "no gradient through S in the reset (default false)"},
+      {"surrogate, alpha", "backward of the step: snnbench list surrogates (default atan, 2)"},
+      {"strict", "fire on H - theta > 0 instead of >= 0 (Quantized_SNN)"},
+      {"reset_scale", "soft reset subtracts reset_scale * theta (NEXUS v2: 0.9)"},
+      {"single_spike", "at most one spike per neuron over T (APEX's TTFS neuron)"},
+      {"learn_tau", "tau is a parameter: sigmoid (PLIF), log (APEX ParametricLIF), abs"},
+      {"learn_threshold", "theta is a parameter: abs, offset (NEXUS v2), softplus (APEX)"},
+      {"detach_threshold", "the spike function gives theta no gradient (APEX's TTFSSpikeFunction)"},
+      {"per_channel", "learned tau/theta per channel (default) or one per layer"},
+      {"adapt, adapt_decay", "NEXUS v2's running-rate threshold term |a| r in training"},
+      {"override", "how the config's neuron.* apply: true (default), false, \"except_threshold\""},
+  };
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+    if (!lines[i][1])
+      fprintf(out, "%s%s\n", i ? "\n" : "", lines[i][0]);
+    else
+      fprintf(out, "  %-20s %s\n", lines[i][0], lines[i][1]);
+  }
+  fprintf(out, "\nother neuron layers: dendritic_conv (DASNN's multi-branch LIF; takes\n"
+               "  neuron.threshold, neuron.surrogate and neuron.alpha), dendritic_mlp (leaky\n"
+               "  branches, no spikes)\n");
 }
 
 /* ---------------------------------------------------------------- block recurrences */
@@ -143,15 +183,18 @@ static inline float reset_spike(const sb_neuron_cfg *cfg, float s, float u, int 
   return cfg->detach_reset ? fire(cfg, u) * (unmasked ? 1.0f : 0.0f) : s;
 }
 
-void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p, int T, int n,
-                              const float *X, long x_stride_t, const float *S, const float *H,
-                              const float *dS, long stride_t, float *dX, int accumulate,
-                              float *dtheta, float *dbeta) {
+/* The backward recurrence of one block. S and H are read at [t * sh_stride + e]; dS at
+ * [t * ds_stride + e]. */
+static void backward_core(const sb_neuron_cfg *cfg, const sb_neuron_block *p, int T, int n,
+                          const float *X, long x_stride_t, const float *S, const float *H,
+                          long sh_stride, const float *dS, long ds_stride, float *dX,
+                          int accumulate, float *dtheta, float *dbeta) {
   const float vr = cfg->v_reset, rho = cfg->reset_scale;
   const int hard = cfg->reset == SB_RESET_HARD, once = cfg->single_spike;
   const float keep = cfg->detach_reset ? 0.0f : 1.0f; /* 1 − D in SpikingJelly's notation */
   const int static_x = x_stride_t == 0, strict = cfg->strict;
   const int decay_input = cfg->kind == SB_NEURON_LIF && cfg->charge == SB_CHARGE_DECAY_INPUT;
+  const int spike_dtheta = !cfg->detach_threshold; /* whether dS/dθ = −g reaches θ */
   float carry[NEURON_BLOCK], u[NEURON_BLOCK], sg[NEURON_BLOCK], sum[NEURON_BLOCK];
   float gth[NEURON_BLOCK], gbe[NEURON_BLOCK];
   int first[NEURON_BLOCK];
@@ -163,15 +206,15 @@ void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p
       /* First step at which each neuron crossed threshold; the mask at t is [first >= t]. */
       for (int e = 0; e < nb; e++) first[e] = T;
       for (int t = T - 1; t >= 0; t--) {
-        const float *h = H + t * stride_t + e0;
+        const float *h = H + t * sh_stride + e0;
         for (int e = 0; e < nb; e++)
           if (fire(cfg, h[e] - theta[e]) > 0.0f) first[e] = t;
       }
     }
     for (int t = T - 1; t >= 0; t--) {
-      const float *h = H + t * stride_t + e0;
-      const float *s = S + t * stride_t + e0;
-      const float *ds = dS + t * stride_t + e0;
+      const float *h = H + t * sh_stride + e0;
+      const float *s = S + t * sh_stride + e0;
+      const float *ds = dS + t * ds_stride + e0;
       for (int e = 0; e < nb; e++) u[e] = h[e] - theta[e];
       sb_surrogate_grad_block(cfg->surrogate, u, sg, nb);
       if (once)
@@ -188,28 +231,32 @@ void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p
       if (hard) {
         for (int e = 0; e < nb; e++)
           gh[e] = ds[e] * sg[e] + carry[e] * ((1.0f - sr[e]) + (vr - h[e]) * sg[e] * keep);
-        if (dtheta)
+        if (dtheta && spike_dtheta) /* every θ path of a hard reset runs through S */
           for (int e = 0; e < nb; e++)
             gth[e] += -ds[e] * sg[e] - carry[e] * (vr - h[e]) * sg[e] * keep;
       } else {
         for (int e = 0; e < nb; e++)
           gh[e] = ds[e] * sg[e] + carry[e] * (1.0f - rho * keep * theta[e] * sg[e]);
-        if (dtheta)
+        if (dtheta && spike_dtheta)
           for (int e = 0; e < nb; e++)
             gth[e] += -ds[e] * sg[e] + carry[e] * rho * (theta[e] * sg[e] * keep - sr[e]);
+        else if (dtheta) /* only the reset's −ρ S θ with S held constant */
+          for (int e = 0; e < nb; e++) gth[e] += -carry[e] * rho * sr[e];
       }
       if (dbeta) {
-        /* dH/dβ = V[t−1] (− X[t] − V_reset for the decay-input charge, where γ = 1 − β). */
+        /* dH/dβ = V[t−1] − V_reset (δ = (1 − β) V_reset with a hard reset), − X[t] for the
+         * decay-input charge, where γ = 1 − β. */
         const float *x = X + t * x_stride_t + e0;
         for (int e = 0; e < nb; e++) {
           float vprev = 0.0f;
           if (t > 0) {
-            const float hp = H[(t - 1) * stride_t + e0 + e];
-            const float sp = reset_spike(cfg, S[(t - 1) * stride_t + e0 + e], hp - theta[e],
+            const float hp = H[(t - 1) * sh_stride + e0 + e];
+            const float sp = reset_spike(cfg, S[(t - 1) * sh_stride + e0 + e], hp - theta[e],
                                          !once || first[e] >= t - 1);
             vprev = hard ? hp * (1.0f - sp) + sp * vr : hp - rho * sp * theta[e];
           }
-          const float dhdb = decay_input ? vprev - x[e] - (hard ? vr : 0.0f) : vprev;
+          const float dhdb = decay_input ? vprev - x[e] - (hard ? vr : 0.0f)
+                                         : vprev - (hard ? vr : 0.0f);
           gbe[e] += gh[e] * dhdb;
         }
       }
@@ -237,6 +284,29 @@ void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p
   }
 }
 
+void sb_neuron_backward_block(const sb_neuron_cfg *cfg, const sb_neuron_block *p, int T, int n,
+                              const float *X, long x_stride_t, const float *S, const float *H,
+                              const float *dS, long stride_t, float *dX, int accumulate,
+                              float *dtheta, float *dbeta, int smooth) {
+  if (H) {
+    backward_core(cfg, p, T, n, X, x_stride_t, S, H, stride_t, dS, stride_t, dX, accumulate,
+                  dtheta, dbeta);
+    return;
+  }
+  /* Recompute: the forward recurrence again, block by block, into buffers that stay in L1. It
+   * is the same function on the same inputs and blocks, so it gives the forward's bits. */
+  SB_ASSERT(T <= SB_NEURON_RECOMPUTE_MAX_T);
+  float h[SB_NEURON_RECOMPUTE_MAX_T * NEURON_BLOCK], s[SB_NEURON_RECOMPUTE_MAX_T * NEURON_BLOCK];
+  for (int e0 = 0; e0 < n; e0 += NEURON_BLOCK) {
+    const int nb = n - e0 < NEURON_BLOCK ? n - e0 : NEURON_BLOCK;
+    const sb_neuron_block q = {p->beta + e0, p->gamma + e0, p->delta + e0, p->theta + e0};
+    sb_neuron_forward_block(cfg, &q, T, nb, X + e0, x_stride_t, s, h, nb, smooth, NULL);
+    backward_core(cfg, &q, T, nb, X + e0, x_stride_t, s, h, nb, dS + e0, stride_t,
+                  dX ? dX + e0 : NULL, accumulate, dtheta ? dtheta + e0 : NULL,
+                  dbeta ? dbeta + e0 : NULL);
+  }
+}
+
 /* ---------------------------------------------------------------- the layer */
 
 typedef struct {
@@ -254,11 +324,17 @@ typedef struct {
   float *v, *carry; /* adapt: state across the t-outer loop [B][numel] */
 } neuron_layer;
 
+/* Whether the backward pass reruns the forward recurrence instead of reading stored H and S
+ * (the adaptive neuron couples its neurons through time and always keeps H). */
+static int recomputes(const neuron_layer *l, int T) {
+  return l->cfg.adapt <= 0 && T <= SB_NEURON_RECOMPUTE_MAX_T;
+}
+
 static const char *const neuron_keys[] = {
     "neuron", "tau",          "threshold",       "reset",       "v_reset", "charge",
     "detach_reset", "surrogate", "alpha",        "override",    "strict",  "reset_scale",
     "single_spike", "learn_tau", "learn_threshold", "per_channel", "adapt", "adapt_decay",
-    NULL};
+    "detach_threshold", NULL};
 
 static sb_status parse_choice(sb_builder *b, const sb_layer *l, const cJSON *spec,
                               const char *key, const char *const *choices, int def, int *out) {
@@ -308,6 +384,7 @@ sb_status sb_neuron_parse(sb_builder *b, const sb_layer *l, const cJSON *spec, s
   if ((st = parse_choice(b, l, spec, "learn_tau", taus, 0, &lt))) return st;
   if ((st = parse_choice(b, l, spec, "learn_threshold", thetas, 0, &lth))) return st;
   if ((st = sb_spec_bool(b, l, spec, "per_channel", 1, &cfg->per_channel))) return st;
+  if ((st = sb_spec_bool(b, l, spec, "detach_threshold", 0, &cfg->detach_threshold))) return st;
   if ((st = sb_spec_num(b, l, spec, "adapt", 0.0, 0.0, 100.0, &adapt))) return st;
   if ((st = sb_spec_num(b, l, spec, "adapt_decay", 0.95, 0.0, 1.0, &decay))) return st;
   cfg->kind = (sb_neuron_kind)kind;
@@ -328,6 +405,35 @@ sb_status sb_neuron_parse(sb_builder *b, const sb_layer *l, const cJSON *spec, s
     return sb_builder_error(b, l, "\"adapt\" cannot be combined with \"learn_tau\"");
   if (cfg->adapt > 0 && cfg->single_spike)
     return sb_builder_error(b, l, "\"adapt\" cannot be combined with \"single_spike\"");
+  if (cfg->detach_threshold && !cfg->learn_threshold)
+    return sb_builder_error(b, l, "\"detach_threshold\" needs a learnable threshold "
+                            "(\"learn_threshold\")");
+  if (cfg->detach_threshold && cfg->adapt > 0)
+    return sb_builder_error(b, l, "\"detach_threshold\" cannot be combined with \"adapt\"");
+  return SB_OK;
+}
+
+/* The config's neuron settings as a layer takes them, by its "override" key: true (the default:
+ * every field the config sets), false (none: the layer keeps its spec), or "except_threshold"
+ * (every field but θ). The last is SDT's talking-heads neuron in the FPT fork (ms_conv.py): its
+ * type and reset follow the study's spike mode (MultiStepIFNode(v_threshold=0.5, v_reset=0.0
+ * or None) for "if" and "if_soft") while θ stays 0.5. *any is 0 when nothing applies. */
+sb_status sb_neuron_layer_override(sb_builder *b, const sb_layer *l, const cJSON *spec,
+                                   sb_neuron_override *out, int *any) {
+  const sb_neuron_override *o = sb_builder_opts(b)->neuron;
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, "override");
+  int mode = 1; /* 0 none, 1 all, 2 all but θ */
+  if (cJSON_IsBool(v))
+    mode = cJSON_IsTrue(v);
+  else if (cJSON_IsString(v) && !strcmp(v->valuestring, "except_threshold"))
+    mode = 2;
+  else if (v)
+    return sb_builder_error(b, l, "\"override\" must be true, false or \"except_threshold\"");
+  memset(out, 0, sizeof *out);
+  *any = o != NULL && mode != 0;
+  if (!*any) return SB_OK;
+  *out = *o;
+  if (mode == 2) out->has_threshold = 0;
   return SB_OK;
 }
 
@@ -356,9 +462,10 @@ static sb_status neuron_build(sb_layer *base, sb_builder *b, const cJSON *spec) 
   if ((st = sb_spec_check_keys(b, base, spec, neuron_keys))) return st;
   if (base->n_in != 1) return sb_builder_error(b, base, "takes exactly one input");
   if ((st = sb_neuron_parse(b, base, spec, &l->cfg))) return st;
-  int override;
-  if ((st = sb_spec_bool(b, base, spec, "override", 1, &override))) return st;
-  if (override) sb_neuron_apply_override(&l->cfg, sb_builder_opts(b)->neuron);
+  sb_neuron_override ov;
+  int any;
+  if ((st = sb_neuron_layer_override(b, base, spec, &ov, &any))) return st;
+  if (any) sb_neuron_apply_override(&l->cfg, &ov);
   const sb_shape shape = base->in[0]->shape;
   base->out.shape = shape;
   base->out.is_static = 0;
@@ -370,7 +477,7 @@ static sb_status neuron_build(sb_layer *base, sb_builder *b, const cJSON *spec) 
   l->inner = l->numel / shape.d[0];
   const sb_model_opts *o = sb_builder_opts(b);
   const long E = (long)o->B * l->numel;
-  sb_builder_floats(b, &l->H, (long)o->T * E);
+  if (!recomputes(l, o->T)) sb_builder_floats(b, &l->H, (long)o->T * E);
   if (l->cfg.learn_tau) sb_builder_param(b, base, "tau", &l->tau_p, &l->dtau_p, l->n_ch);
   if (l->cfg.learn_threshold)
     sb_builder_param(b, base, "threshold", &l->theta_p, &l->dtheta_p, l->n_ch);
@@ -593,7 +700,8 @@ static void neuron_forward(sb_layer *base, const sb_ctx *c) {
   resolve_channels(l);
   const long E = (long)c->B * l->numel; /* neurons per step */
   const long x_stride = base->in[0]->is_static ? 0 : E;
-  float *H = c->train || c->smooth ? l->H : NULL;
+  /* H is kept for the backward only when it cannot rerun the recurrence (long sequences). */
+  float *H = (c->train || c->smooth) && !recomputes(l, c->T) ? l->H : NULL;
   if (l->cfg.adapt > 0 && c->train) {
     adaptive_forward(l, c, l->H);
     return;
@@ -625,6 +733,7 @@ static void neuron_backward(sb_layer *base, const sb_ctx *c) {
     adaptive_backward(l, c);
   } else {
     if (!in->needs_grad && !l->theta_p && !l->tau_p) return;
+    SB_ASSERT(recomputes(l, c->T) || l->H); /* H is planned for the build's T */
     const long x_stride = in->is_static ? 0 : E;
     const long pieces = (E + NEURON_BLOCK - 1) / NEURON_BLOCK;
 #pragma omp parallel for schedule(static)
@@ -635,9 +744,10 @@ static void neuron_backward(sb_layer *base, const sb_ctx *c) {
       fill_block(l, lo, n, beta, gamma, delta, theta);
       const sb_neuron_block blk = {beta, gamma, delta, theta};
       sb_neuron_backward_block(&l->cfg, &blk, c->T, n, in->x + lo, x_stride, base->out.x + lo,
-                               l->H + lo, base->out.g + lo, E, in->needs_grad ? in->g + lo : NULL,
-                               base->in_accumulate[0], l->dtheta_e ? l->dtheta_e + lo : NULL,
-                               l->dbeta_e ? l->dbeta_e + lo : NULL);
+                               recomputes(l, c->T) ? NULL : l->H + lo, base->out.g + lo, E,
+                               in->needs_grad ? in->g + lo : NULL, base->in_accumulate[0],
+                               l->dtheta_e ? l->dtheta_e + lo : NULL,
+                               l->dbeta_e ? l->dbeta_e + lo : NULL, c->smooth);
     }
   }
   /* Chain the per-channel sums through each parameterisation. */

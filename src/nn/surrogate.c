@@ -5,9 +5,33 @@
 
 static const char *const k_names[SB_SG_COUNT] = {
     "atan", "sigmoid", "fast_sigmoid", "triangle", "piecewise_quadratic", "superspike", "erf",
-    "rectangular", "atan_pi"};
-static const float k_default_alpha[SB_SG_COUNT] = {2.0f, 4.0f, 10.0f, 1.0f, 1.0f,
-                                                   1.0f, 2.0f, 1.0f, 2.0f};
+    "rectangular", "atan_pi", "fast_sigmoid_snntorch", "superspike_norse"};
+static const float k_default_alpha[SB_SG_COUNT] = {2.0f, 4.0f, 10.0f, 1.0f,  1.0f,  1.0f,
+                                                   2.0f, 1.0f, 2.0f,  25.0f, 100.0f};
+static const char *const k_formulas[SB_SG_COUNT] = {
+    "a / (2 (1 + (pi/2 a x)^2))",
+    "a sigmoid(a x) (1 - sigmoid(a x))",
+    "a / (1 + a|x|)^2",
+    "a max(0, 1 - |x|)",
+    "max(0, a - a^2 |x|)",
+    "a / (1 + |x|)^2",
+    "a / sqrt(pi) exp(-a^2 x^2)",
+    "a [|x| < 1/(2a)]",
+    "1 / (pi (1 + (pi a x)^2))",
+    "1 / (1 + a|x|)^2",
+    "1 / (1 + a|x|)^2"};
+static const char *const k_sources[SB_SG_COUNT] = {
+    "SpikingJelly ATan; seed notebooks 000/001",
+    "SpikingJelly Sigmoid; Spike-driven Transformer (snnTorch sigmoid has the same form, k=25)",
+    "Quantized_SNN FastSigmoidSpike (slope form, peak a); the timestep study's spiking_cnn",
+    "Norse triangle; run_nexus_v2.py / run_apex_snn.py (a=1)",
+    "SpikingJelly PiecewiseQuadratic",
+    "SpikingJelly SuperSpike",
+    "SpikingJelly Erf",
+    "SpikingJelly Rect",
+    "the seed MNIST scripts' ATan (run_triple_comparison.py, peak 1/pi)",
+    "snnTorch fast_sigmoid (peak 1)",
+    "Norse SuperSpike (\"super\", peak 1)"};
 
 const char *sb_surrogate_name(sb_surrogate_kind k) {
   return (unsigned)k < SB_SG_COUNT ? k_names[k] : "?";
@@ -26,6 +50,21 @@ float sb_surrogate_default_alpha(sb_surrogate_kind k) {
   return (unsigned)k < SB_SG_COUNT ? k_default_alpha[k] : 1.0f;
 }
 
+const char *sb_surrogate_formula(sb_surrogate_kind k) {
+  return (unsigned)k < SB_SG_COUNT ? k_formulas[k] : "?";
+}
+
+const char *sb_surrogate_source(sb_surrogate_kind k) {
+  return (unsigned)k < SB_SG_COUNT ? k_sources[k] : "?";
+}
+
+void sb_surrogate_print_list(FILE *out) {
+  fprintf(out, "%-22s %-9s %-36s %s\n", "name", "alpha", "g(x), a = alpha", "source");
+  for (int k = 0; k < SB_SG_COUNT; k++)
+    fprintf(out, "%-22s alpha=%-3g %-36s %s\n", k_names[k], k_default_alpha[k], k_formulas[k],
+            k_sources[k]);
+}
+
 #define PI_F 3.14159265358979323846f
 
 void sb_surrogate_grad_block(sb_surrogate s, const float *x, float *g, int n) {
@@ -40,9 +79,11 @@ void sb_surrogate_grad_block(sb_surrogate s, const float *x, float *g, int n) {
       break;
     }
     case SB_SG_SIGMOID:
+      /* σ(1 − σ) = e/(1 + e)² with e = exp(−α|x|): no cancellation in 1 − σ where σ rounds to 1
+       * (α = 25 at x = 0.75 would give 0 instead of 1.8e-7). */
       for (int i = 0; i < n; i++) {
-        const float sg = 1.0f / (1.0f + expf(-a * x[i]));
-        g[i] = a * sg * (1.0f - sg);
+        const float e = expf(-a * fabsf(x[i])), d = 1.0f + e;
+        g[i] = a * e / (d * d);
       }
       break;
     case SB_SG_FAST_SIGMOID:
@@ -81,6 +122,13 @@ void sb_surrogate_grad_block(sb_surrogate s, const float *x, float *g, int n) {
       }
       break;
     }
+    case SB_SG_FAST_SIGMOID_SNNTORCH:
+    case SB_SG_SUPERSPIKE_NORSE:
+      for (int i = 0; i < n; i++) {
+        const float d = 1.0f + a * fabsf(x[i]);
+        g[i] = 1.0f / (d * d);
+      }
+      break;
     default:
       for (int i = 0; i < n; i++) g[i] = 0.0f;
   }
@@ -123,6 +171,10 @@ void sb_surrogate_primitive_block(sb_surrogate s, const float *x, float *p, int 
       break;
     case SB_SG_ATAN_PI:
       for (int i = 0; i < n; i++) p[i] = 0.5f + atanf(PI_F * a * x[i]) / (PI_F * PI_F * a);
+      break;
+    case SB_SG_FAST_SIGMOID_SNNTORCH:
+    case SB_SG_SUPERSPIKE_NORSE:
+      for (int i = 0; i < n; i++) p[i] = 0.5f + x[i] / (1.0f + a * fabsf(x[i]));
       break;
     default:
       for (int i = 0; i < n; i++) p[i] = 0.0f;
