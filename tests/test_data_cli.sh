@@ -30,7 +30,11 @@ info_has() {
 info_has idx-dir "$F/mnist" "format     IDX images (gzip), magic 0x00000803" "samples    60" \
   "shape      1x28x28" "histogram  0:6 1:6 2:6" "md5        "
 info_has idx-labels "$F/mnist/t10k-labels-idx1-ubyte.gz" "samples    20" "histogram  0:2 1:2" \
-  "does NOT match the official checksum of t10k-labels-idx1-ubyte.gz (MNIST ec29112dd5afa0611ce80d1b7f02629c"
+  "does NOT match the official checksum of t10k-labels-idx1-ubyte.gz (MNIST ec29112dd5afa0611ce80d1b7f02629c" \
+  "the .gz file differs from the published one" \
+  "md5 data   $(gzip -dc "$F/mnist/t10k-labels-idx1-ubyte.gz" | md5sum | cut -c1-32)  of the decompressed content"
+info_has idx-raw-md5 "$F/cifar10/test_batch.bin" "md5        $(md5sum < "$F/cifar10/test_batch.bin" | cut -c1-32)"
+grep -q "md5 data" "$T/info-idx-raw-md5" && fail "data info prints a decompressed md5 for a file that is not gzip"
 info_has cifar10 "$F/cifar10" "format     CIFAR-10 binary" "train      40 samples, shape 3x32x32, 10 classes" \
   "test       10 samples" "histogram  0:4 1:4"
 info_has cifar10-tar "$F/cifar-10-binary.tar.gz" "train      40 samples" \
@@ -74,6 +78,14 @@ info_error cut-nmnist "00010.bin: truncated event stream: 12 bytes" "$T/bad/0001
 info_error unknown-format '--format: unknown format "png"' "$F/mnist" --format png
 info_error missing "nowhere: no such file or directory" "$T/nowhere"
 info_error no-layout "no dataset layout recognised" "$T/bad"
+# 19 labels for 20 test images: training refuses the folder (below), and so does info.
+cp -r "$F/mnist" "$T/mnist-19"
+{ printf '\x00\x00\x08\x01\x00\x00\x00\x13'; gzip -dc "$F/mnist/t10k-labels-idx1-ubyte.gz" | tail -c +9 | head -c 19; } \
+  | gzip > "$T/mnist-19/t10k-labels-idx1-ubyte.gz"
+info_error idx-19-labels "t10k-labels-idx1-ubyte.gz: the header counts 19 labels (byte 4 of the decompressed stream), but" \
+  "$T/mnist-19"
+grep -qF "counts 20 images (byte 4 of the decompressed stream)" "$T/err-idx-19-labels" ||
+  fail "data info idx-19-labels: the message does not give the images' count and offset"
 
 # ---------------------------------------------------------------- every dataset from a config
 cat > "$T/tiny.json" <<'EOF'
@@ -96,6 +108,8 @@ run_dataset cifar10 "{\"name\": \"cifar10\", \"path\": \"$F/cifar10\", \"val_siz
 run_dataset cifar10-tar "{\"name\": \"cifar10\", \"path\": \"$F/cifar-10-binary.tar.gz\", \"val_size\": 8}"
 run_dataset cifar100 "{\"name\": \"cifar100\", \"path\": \"$F/cifar100\", \"val_size\": 5, \"cifar100_labels\": \"coarse\", \"subset\": \"first\"}"
 run_dataset nmnist "{\"name\": \"nmnist\", \"path\": \"$F/nmnist\", \"val_size\": 5, \"frames\": {\"clip\": 1}}"
+cp -r "$F/nmnist" "$T/nm-empty-run" && : > "$T/nm-empty-run/Train/2/00020.bin"
+run_dataset nmnist-empty "{\"name\": \"nmnist\", \"path\": \"$T/nm-empty-run\", \"val_size\": 5}"
 run_dataset gesture "{\"name\": \"dvs-gesture\", \"path\": \"$F/DvsGesture\", \"val_size\": 0, \"frames\": {\"split_by\": \"time\"}}"
 run_dataset c10dvs "{\"name\": \"cifar10-dvs\", \"path\": \"$F/c10dvs\", \"val_size\": 4, \"frames\": {\"clip\": 4, \"normalize\": \"clip\"}}"
 run_dataset synthetic "{\"name\": \"synthetic\", \"train_size\": 64, \"val_size\": 16, \"test_size\": 20, \"encoding\": \"latency\", \"synthetic\": {\"samples\": 100, \"shape\": \"2x8x8\", \"classes\": 4}}"
@@ -122,6 +136,13 @@ refuse nm-cut "{\"data\": {\"name\": \"nmnist\", \"path\": \"$T/nm-cut\", \"val_
 cp -r "$F/DvsGesture" "$T/dg-bad" && printf 'class,startTime_usec,endTime_usec\n0,1,2\n' > "$T/dg-bad/user02_led_labels.csv"
 refuse dg-label "{\"data\": {\"name\": \"dvs-gesture\", \"path\": \"$T/dg-bad\", \"val_size\": 2}}" \
   "line 2 (byte 34): class 0 is outside 1..11" user02_led_labels.csv
+refuse idx-19 "{\"data\": {\"name\": \"mnist\", \"path\": \"$T/mnist-19\", \"val_size\": 2}}" \
+  "the header counts 19 labels (byte 4 of the decompressed stream)" t10k-labels-idx1-ubyte.gz
+# An empty N-MNIST recording: T empty frames under split_by "number", refused under "time"
+# (there is no span to cut into windows).
+cp -r "$F/nmnist" "$T/nm-empty" && : > "$T/nm-empty/Train/2/00020.bin"
+refuse nm-empty-time "{\"data\": {\"name\": \"nmnist\", \"path\": \"$T/nm-empty\", \"val_size\": 2, \"frames\": {\"split_by\": \"time\"}}}" \
+  '"time" needs events to measure time windows, but training sample 6 of nmnist (label 2) has no events' nmnist
 cp -r "$F/cifar10" "$T/c10-missing" && rm "$T/c10-missing/data_batch_3.bin"
 refuse c10-missing "{\"data\": {\"name\": \"cifar10\", \"path\": \"$T/c10-missing\", \"val_size\": 2}}" \
   "data_batch_3.bin: cannot open" data_batch_3.bin

@@ -94,12 +94,15 @@ static void malformed_files(void) {
   n = make_images(buf, 0x803, 4, 2, 3, 3);
   write_raw(path("truncated-images"), buf, n);
   expect_error("truncated-images", 3, "truncated");
+  CHECK(strstr(sb_errmsg(), "decompressed") == NULL); /* a raw file's offsets are its own */
   write_gz(path("truncated-images.gz"), buf, n);
-  expect_error("truncated-images.gz", 3, "truncated");
+  expect_error("truncated-images.gz", 3, "but the data ends at byte 34 of the decompressed stream");
   /* Header says 2 images, 3 present: the count does not match the data. */
   n = make_images(buf, 0x803, 2, 2, 3, 3);
   write_raw(path("count-mismatch"), buf, n);
-  expect_error("count-mismatch", 3, "does not match");
+  expect_error("count-mismatch", 3, "the count 2 at byte 4 does not match");
+  write_gz(path("count-mismatch.gz"), buf, n);
+  expect_error("count-mismatch.gz", 3, "from byte 28 of the decompressed stream");
   /* Labels magic where images are expected, and a garbage magic. */
   n = make_images(buf, 0x801, 3, 2, 3, 3);
   write_raw(path("wrong-magic"), buf, n);
@@ -148,15 +151,28 @@ static void dataset_errors(void) {
   const sb_dataset *d;
   sb_clear_error();
   CHECK(sb_dataset_get(&src, &d) == SB_EINPUT);
-  CHECK_MSG(strstr(sb_errmsg(), "2 labels, but") != NULL, "%s", sb_errmsg());
-  /* Label out of range. */
+  /* The mismatch names both header fields it compares (byte 4 of each file). */
+  CHECK_MSG(strstr(sb_errmsg(), "train-labels-idx1-ubyte: the header counts 2 labels (byte 4), "
+                   "but ") != NULL && strstr(sb_errmsg(), "counts 3 images (byte 4)") != NULL,
+            "%s", sb_errmsg());
+  /* Label out of range, in a raw file and in a gzip one (whose offset is in its decompressed
+   * stream, and says so). */
   lab[1] = 10;
   n = make_labels(buf, 3, lab, 3);
   snprintf(cmd, sizeof cmd, "%s/train-labels-idx1-ubyte", dir);
   write_raw(cmd, buf, n);
   sb_clear_error();
   CHECK(sb_dataset_get(&src, &d) == SB_EINPUT);
-  CHECK_MSG(strstr(sb_errmsg(), "label 10 at byte 9") != NULL, "%s", sb_errmsg());
+  CHECK_MSG(strstr(sb_errmsg(), "label 10 at byte 9 is outside 0..9") != NULL, "%s", sb_errmsg());
+  remove(cmd);
+  snprintf(cmd, sizeof cmd, "%s/train-labels-idx1-ubyte.gz", dir);
+  write_gz(cmd, buf, n);
+  sb_clear_error();
+  CHECK(sb_dataset_get(&src, &d) == SB_EINPUT);
+  CHECK_MSG(strstr(sb_errmsg(), "label 10 at byte 9 of the decompressed stream is outside 0..9") !=
+            NULL, "%s", sb_errmsg());
+  remove(cmd);
+  snprintf(cmd, sizeof cmd, "%s/train-labels-idx1-ubyte", dir);
   /* Fixed: decodes; pixels stay the file's bytes (the pipeline scales and normalises them). */
   lab[1] = 2;
   n = make_labels(buf, 3, lab, 3);

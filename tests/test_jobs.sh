@@ -96,6 +96,9 @@ for t in 1 5 10 20; do
 done
 grep -q "test_acc_int8" "$T/run-quantization/summary.csv" || fail "quantization: no int8 accuracy"
 grep -q "### Int8 weights" "$T/run-quantization/summary.md" || fail "quantization: no int8 table"
+# Its QAT cell is labelled as what it is (int8 weights), not as a float model.
+grep -q "^| true | QAT | 1/1 | n/a | n/a | [0-9]" "$T/run-quantization/summary.md" ||
+  fail "quantization: the QAT row is not labelled QAT with its accuracy under the QAT column"
 
 [ $fails -eq 0 ] && echo "test_jobs: all passed"
 exit $((fails > 0))

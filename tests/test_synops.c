@@ -1,12 +1,15 @@
 /* Synaptic-operation counts against hand-computed values: NeuroBench's documented example, spike
  * patterns through linear and conv layers (stride, padding, groups), the T factor of a static
- * input, and a brute-force recount of random cases. */
+ * input, a brute-force recount of random cases, and the time-softmax readout's scorer. Then the
+ * efficiency report: what applies to a non-spiking model and what is n/a, activation sparsity
+ * over ReLU outputs, and connection sparsity over every weight matrix. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "snnbench/kernels.h"
+#include "snnbench/metrics.h"
 #include "snnbench/nn.h"
 #include "snnbench/rng.h"
 
@@ -165,6 +168,155 @@ static void membrane_updates(void) {
   sb_model_free(m);
 }
 
+/* time_softmax_readout's scorer is nn.Linear (NeuroBench counts it): Linear(C->1), or
+ * Linear(C->h) then Linear(h->1) on the ReLU outputs. Rows: T = 2 steps x B = 2 samples. */
+static void time_softmax_readout(void) {
+  const float x[4 * 3] = {1.5f, 0, -2.0f, /* r0 */ 0, 0, 0.5f, /* r1 */
+                          0.3f, 0.7f, 0,  /* r2 */ 0, 0, 0};   /* r3 */
+  sb_model *m = build("{\"layers\":[{\"type\":\"time_softmax_readout\"}]}", (sb_shape){1, {3, 0, 0}},
+                      0, 0, 3, 2, 2);
+  float *w2 = m->params[0].w; /* score.weight [3] */
+  w2[0] = 0.4f;
+  w2[1] = 0.0f;
+  w2[2] = -0.1f;
+  /* r0: inputs 0 and 2 meet nonzero weights (2); r1: input 2 (1); r2: input 0 (1; input 1's
+   * weight is zero); r3: none. */
+  const sb_op_stats *s = count(m, x, 2, 2);
+  CHECK_NEAR(s->effective_macs, 4, 0);
+  CHECK_NEAR(s->effective_acs, 0, 0);
+  CHECK_NEAR(s->dense, 4 * 3, 0);
+  sb_model_free(m);
+
+  m = build("{\"layers\":[{\"type\":\"time_softmax_readout\",\"hidden\":[2]}]}",
+            (sb_shape){1, {3, 0, 0}}, 0, 0, 3, 2, 2);
+  /* hidden.weight [C][H] = [[1,-1],[1,-1],[0,0]], no bias: hidden = (s, -s) with s = x0 + x1,
+   * so one ReLU output is active where s != 0; score.weight [1, 1]. */
+  float *W1 = m->params[0].w, *b1 = m->params[1].w, *v2 = m->params[2].w;
+  const float w1[6] = {1, -1, 1, -1, 0, 0};
+  memcpy(W1, w1, sizeof w1);
+  b1[0] = b1[1] = 0.0f;
+  v2[0] = v2[1] = 1.0f;
+  /* First Linear: nonzero inputs x nonzero weights of their rows (row 2 has none): r0 2, r1 0,
+   * r2 4, r3 0. Second: one active hidden unit in r0 and r2. */
+  s = count(m, x, 2, 2);
+  CHECK_NEAR(s->effective_macs, 2 + 0 + 4 + 0 + 2, 0);
+  CHECK_NEAR(s->dense, 4 * (3 * 2 + 2), 0);
+  sb_model_free(m);
+
+  /* A static input is passed through without scoring: nothing computed, nothing counted. */
+  m = build("{\"layers\":[{\"type\":\"time_softmax_readout\"}]}", (sb_shape){1, {3, 0, 0}}, 1, 0,
+            3, 2, 2);
+  s = count(m, x, 2, 2);
+  CHECK(m->layers[0]->ops->count_ops != NULL);
+  CHECK_NEAR(s->effective_macs + s->effective_acs + s->dense, 0, 0);
+  sb_model_free(m);
+}
+
+static const sb_layer_report *find_row(const sb_model_report *r, const char *name) {
+  for (int i = 0; i < r->n_layers; i++)
+    if (!strcmp(r->layers[i].name, name)) return &r->layers[i];
+  return NULL;
+}
+
+/* fc1 (5 -> 4, no bias) -> act -> fc2 (4 -> 2) on a static input, T = 3, B = 2. fc1's weights
+ * are +0.5 for even outputs and -0.5 for odd ones, so with positive inputs half of fc1's outputs
+ * are positive: a ReLU keeps 2 of 4. fc2 has one zero weight. */
+static sb_model *report_model(const char *act) {
+  char spec[512];
+  snprintf(spec, sizeof spec,
+           "{\"layers\":[{\"name\":\"fc1\",\"type\":\"linear\",\"out\":4,\"bias\":false},%s,"
+           "{\"name\":\"fc2\",\"type\":\"linear\",\"out\":2},{\"type\":\"mean_time\"}]}", act);
+  sb_model *m = build(spec, (sb_shape){1, {5, 0, 0}}, 1, 0, 2, 3, 2);
+  float *w1 = m->params[0].w, *w2 = m->params[1].w;
+  for (int k = 0; k < 5; k++)
+    for (int o = 0; o < 4; o++) w1[k * 4 + o] = o % 2 ? -0.5f : 0.5f;
+  for (int i = 0; i < 8; i++) w2[i] = 0.25f;
+  w2[0] = 0.0f;
+  return m;
+}
+
+static void report_ann_and_snn(void) {
+  const float x[2 * 5] = {1, 0, 0, 2, 0, /* sample 1 */ 0, 0, 0, 0, 0.5f};
+  const sb_energy_model em = {1.0, 10.0};
+  sb_ctx c = {.T = 3, .B = 2, .collect_stats = 1, .n_epochs = 1};
+
+  /* The ANN: no spike metric applies (NaN, not 0); ReLU outputs give activation sparsity; a
+   * layer fed a static input is counted once per sample, not once per step. */
+  sb_model *m = report_model("{\"name\":\"act\",\"type\":\"relu\"}");
+  CHECK(!sb_model_is_spiking(m));
+  sb_activation_tally act;
+  sb_activation_tally_init(&act, m);
+  sb_model_reset_stats(m);
+  sb_model_forward(m, &c, x);
+  sb_activation_tally_add(&act, m, &c);
+  sb_model_report r;
+  sb_model_report_build(m, &act, 3, &em, &r);
+  CHECK(!r.spiking);
+  CHECK(isnan(r.spike_rate) && isnan(r.spikes_per_sample) && isnan(r.dead_fraction));
+  CHECK(isnan(r.membrane_updates) && isnan(r.neuron_ops_effective));
+  CHECK_NEAR(r.activation_sparsity, 0.5, 0);
+  /* fc1: sample 0 has 2 nonzero inputs, sample 1 one, each feeding 4 weights: 6 per sample.
+   * fc2: 2 active inputs (outputs 0 and 2) per sample; row 0 has a zero weight: 3. */
+  CHECK_NEAR(r.synops_mac, 6 + 3, 0);
+  CHECK_NEAR(r.synops_ac, 0, 0);
+  CHECK_NEAR(r.dense_ops, 20 + 8, 0);
+  CHECK_NEAR(r.energy_pj, 9 * 10.0, 0);
+  CHECK_NEAR(r.connection_sparsity, 1.0 / 28, 1e-15);
+  const sb_layer_report *relu = find_row(&r, "act"), *fc2 = find_row(&r, "fc2");
+  CHECK(relu && fc2);
+  if (relu && fc2) {
+    CHECK_NEAR(relu->activation_sparsity, 0.5, 0);
+    CHECK(isnan(relu->spike_rate) && isnan(relu->synops_mac) && isnan(relu->connection_sparsity));
+    CHECK_NEAR(fc2->connection_sparsity, 1.0 / 8, 0);
+  }
+  sb_model_report_free(&r);
+  sb_activation_tally_free(&act);
+  sb_model_free(m);
+
+  /* The same backbone with IF neurons: spike metrics apply, the static fc1 counts every step,
+   * and a neuron layer has no weights (connection sparsity n/a). */
+  m = report_model("{\"name\":\"act\",\"type\":\"neuron\",\"neuron\":\"if\"}");
+  CHECK(sb_model_is_spiking(m));
+  sb_model_reset_stats(m);
+  sb_model_forward(m, &c, x);
+  sb_model_report_build(m, NULL, 3, &em, &r);
+  CHECK(r.spiking && !isnan(r.spike_rate) && !isnan(r.dead_fraction));
+  CHECK_NEAR(r.activation_sparsity, 1.0 - r.spike_rate, 1e-15);
+  const sb_layer_report *fc1 = find_row(&r, "fc1"), *lif = find_row(&r, "act");
+  CHECK(fc1 && lif);
+  if (fc1 && lif) {
+    CHECK_NEAR(fc1->synops_mac, 3 * 6, 0);
+    CHECK(isnan(lif->connection_sparsity) && !isnan(lif->spike_rate));
+  }
+  sb_model_report_free(&r);
+  sb_model_free(m);
+}
+
+/* Connection sparsity counts every weight matrix: a zero in branch_mixture's gate counts as
+ * one in its branches (NeuroBench counts both: they are nn.Linear weights); biases do not. */
+static void connection_sparsity_all_weights(void) {
+  sb_model *m = build("{\"layers\":[{\"name\":\"mix\",\"type\":\"branch_mixture\",\"out\":2,"
+                      "\"branches\":2},{\"type\":\"mean_time\"}]}",
+                      (sb_shape){1, {3, 0, 0}}, 1, 0, 2, 1, 1);
+  /* params: weight [3][4], bias [4], gate.weight [3][2], gate.bias [2] */
+  m->params[0].w[5] = 0.0f;
+  m->params[1].w[0] = 0.0f; /* a zero bias is not a zero connection */
+  m->params[2].w[1] = 0.0f;
+  const float x[3] = {1, 0, 1};
+  sb_ctx c = {.T = 1, .B = 1, .collect_stats = 1, .n_epochs = 1};
+  sb_model_reset_stats(m);
+  sb_model_forward(m, &c, x);
+  const sb_energy_model em = {0.9, 4.6};
+  sb_model_report r;
+  sb_model_report_build(m, NULL, 1, &em, &r);
+  const sb_layer_report *mix = find_row(&r, "mix");
+  CHECK(mix != NULL);
+  if (mix) CHECK_NEAR(mix->connection_sparsity, 2.0 / 18, 1e-15);
+  CHECK_NEAR(r.connection_sparsity, 2.0 / 18, 1e-15);
+  sb_model_report_free(&r);
+  sb_model_free(m);
+}
+
 int main(void) {
   sb_kernels_init();
   neurobench_example();
@@ -172,5 +324,8 @@ int main(void) {
   conv_hand();
   conv_brute_force();
   membrane_updates();
+  time_softmax_readout();
+  report_ann_and_snn();
+  connection_sparsity_all_weights();
   return check_exit("test_synops");
 }

@@ -60,7 +60,7 @@ typedef struct {
     double eta_min, grad_clip, label_smoothing;
     int cosine_epochs, restart_period, restart_mult, warmup_epochs;
     double warmup_lr;
-    int qat, has_qat; /* quantisation-aware training of the linear/conv weights (int8) */
+    int qat, has_qat; /* quantisation-aware training of the weight matrices (int8) */
   } train;
   struct {
     int batch_size;

@@ -16,6 +16,7 @@ typedef struct {
   int dims[4];
   long count;      /* dims[0] */
   uint8_t *data;   /* count * (product of the other dims) bytes */
+  int gzip;        /* the file was gzip: byte offsets count in the decompressed stream */
 } sb_idx;
 
 /* Reads a .gz or raw IDX file (zlib reads both) and checks the magic, the header dimensions and

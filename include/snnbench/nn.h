@@ -130,7 +130,8 @@ typedef struct {
   char name[2 * SB_NAME_LEN];
   float *w, *g;
   long n;
-  /* Weights quantised per output channel (linear and conv weights); 0 for other tensors.
+  /* Weight matrices quantised per output channel (see sb_builder_quantizable); 0 for tensors
+   * that stay float32 (biases, BatchNorm, thresholds, taus, KAN activation coefficients).
    * Element j of channel c sits at c·q_ch_stride + j·q_el_stride, j < q_len. */
   int q_channels;
   long q_ch_stride, q_el_stride, q_len;
@@ -172,7 +173,8 @@ typedef struct {
   int T, B;           /* planned maxima */
   const sb_neuron_override *neuron;  /* may be NULL */
   /* Build the non-spiking twin: every spiking layer (neuron, dendritic_conv) becomes a ReLU on
-   * the same input, with its parameters dropped; everything else is unchanged. */
+   * the same input, with its parameters dropped; dendritic_mlp drops its leaky integration (see
+   * dendritic.c); everything else is unchanged. */
   int ann_twin;
   const char *origin; /* spec file or built-in name, for error messages */
 } sb_model_opts;

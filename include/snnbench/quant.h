@@ -1,4 +1,13 @@
-/* Int8 weight quantisation of a model's linear and conv weights (per output channel). */
+/* Int8 weight quantisation of a model's weight matrices (the parameters its layers mark with
+ * sb_builder_quantizable), symmetric per output channel: scale = max|w| / 127,
+ * q(w) = scale · clamp(round(w / scale), −127, 127).
+ *
+ * Post-training: sb_quant_apply, evaluate, sb_quant_restore.
+ * Quantisation-aware training, fake quantisation with a straight-through estimator:
+ * sb_quant_apply before the forward pass (forward and backward see q(w)), sb_quant_restore after
+ * the backward pass (the float weights come back, the gradient stays: dL/dw := dL/dq(w)). A
+ * channel's clip range is ±max|w|, which holds every weight of the channel, so the estimator
+ * passes every gradient through unchanged. */
 #ifndef SNNBENCH_QUANT_H
 #define SNNBENCH_QUANT_H
 

@@ -24,8 +24,15 @@ typedef struct {
   double spike_rate;         /* over all neuron layers, test set, final epoch */
   /* Efficiency metrics of the final test pass (README "Metrics"), per layer and in total. */
   sb_model_report report;
-  double latency_ms_per_sample; /* final test pass wall time / test samples, at eval.batch_size */
-  double io_time_s;             /* decoding the dataset (0 when the rank had it already) */
+  /* The last epoch's test pass: its forward calls' wall time / test samples, at
+   * eval.batch_size, with nothing counted (input preparation and the loss excluded). */
+  double latency_ms_per_sample;
+  /* The cell's wall time (this attempt, plus the training and evaluation time of the attempts
+   * it resumed) = train_time_s + eval_time_s + io_time_s + metrics_time_s, up to the few
+   * statements between the timed parts. io_time_s: set-up before the first epoch (dataset
+   * decode, 0 when the rank had it already; splits, pipeline, model, checkpoint load) and
+   * checkpoint writes. metrics_time_s: the statistics, int8, ANN-twin and timestep passes. */
+  double io_time_s, metrics_time_s, wall_time_s;
   /* Int8 weights, post-training (or the QAT model itself). */
   double test_acc_int8, model_bytes_fp32, model_bytes_int8;
   /* The non-spiking twin: its dense MACs per sample and their energy; the SNN/ANN ratio. */

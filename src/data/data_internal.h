@@ -19,6 +19,15 @@ void sb_free_names(char **names, long n);
 int sb_is_dir(const char *path);
 int sb_is_file(const char *path);
 
+/* ------------------------------------------------------------------ IDX (idx.c) */
+
+/* " of the decompressed stream" for a gzip file, "" for a raw one: appended to "at byte N". */
+const char *sb_idx_offset_note(const sb_idx *idx);
+/* The error for an images file and a labels file whose header counts (byte 4 of each) differ;
+ * only count and gzip of the two need to be set. */
+sb_status sb_idx_count_mismatch(const char *labels_path, const sb_idx *labels,
+                                const char *images_path, const sb_idx *images);
+
 /* ------------------------------------------------------------------ split builders (events.c) */
 
 /* Collects samples of one split while a reader decodes them. */

@@ -101,14 +101,13 @@ static sb_status load_idx_split(const sb_data_source *src, int n_classes,
     return st;
   }
   if (images.count != labels.count) {
-    st = sb_fail(SB_EINPUT, "%s: %ld labels, but %s has %ld images", lpath, labels.count, ipath,
-                 images.count);
+    st = sb_idx_count_mismatch(lpath, &labels, ipath, &images);
     goto done;
   }
   for (long i = 0; i < labels.count; i++) {
     if (labels.data[i] >= n_classes) {
-      st = sb_fail(SB_EINPUT, "%s: label %d at byte %ld is outside 0..%d", lpath, labels.data[i],
-                   8 + i, n_classes - 1);
+      st = sb_fail(SB_EINPUT, "%s: label %d at byte %ld%s is outside 0..%d", lpath,
+                   labels.data[i], 8 + i, sb_idx_offset_note(&labels), n_classes - 1);
       goto done;
     }
   }

@@ -62,12 +62,17 @@ sb_status sb_pipeline_source(const sb_experiment *e, const sb_cell_config *cfg,
 }
 
 /* Under split_by "time" every frame window is span / T µs wide, so a sample shorter than T µs
- * has no valid windows (SpikingJelly fails on it too): refuse it before training starts. */
+ * has no valid windows (SpikingJelly fails on it too): refuse it before training starts. A
+ * sample without events (an empty N-MNIST .bin) has no span at all and is refused alike; under
+ * "number" it is read as T empty frames. */
 static sb_status check_time_windows(const sb_dataset *d, const sb_split *s, const char *which,
                                     int T) {
   for (long i = 0; i < s->n; i++) {
     const int64_t a = s->ev_off[i], n = s->ev_off[i + 1] - a;
-    if (n == 0) continue;
+    if (n == 0)
+      return sb_fail(SB_EINPUT, "data.frames.split_by: \"time\" needs events to measure time "
+                     "windows, but %s sample %ld of %s (label %d) has no events; use \"number\" "
+                     "(empty frames) or remove the recording", which, i, d->name, s->y[i]);
     const uint32_t span = sb_events_span(s->ev_t + a, n);
     if (span < (uint32_t)T)
       return sb_fail(SB_EINPUT, "data.frames.split_by: \"time\" needs every sample to span at "

@@ -1,8 +1,12 @@
 /* Int8 weight quantisation, symmetric per output channel (scale = max|w| / 127): post-training
  * (weights replaced by their dequantised values for evaluation) and quantisation-aware training
  * (the forward pass sees fake-quantised weights, the gradient passes straight through to the
- * float master weights). Only linear and conv weights quantise; biases, norms and neuron
- * parameters stay float32. */
+ * float master weights). Every weight matrix that multiplies activations quantises: the layers
+ * mark theirs with sb_builder_quantizable (linear, conv2d, dendritic_mlp and dendritic_conv's
+ * gate, power_kan's W and phi, power_basis, branch_mixture's branches and gate,
+ * temporal_attention's projections, time_softmax_readout's scorer). Biases, BatchNorm, the
+ * neurons' thresholds and time constants, per-channel scales and KAN activation coefficients
+ * stay float32 (README, "Metrics"). */
 #include "snnbench/quant.h"
 
 #include <math.h>

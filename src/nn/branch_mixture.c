@@ -51,9 +51,12 @@ static sb_status mixture_build(sb_layer *base, sb_builder *b, const cJSON *spec)
   base->out.is_static = base->in[0]->is_static;
   base->out.is_binary = 0;
   const long KO = (long)l->K * l->out_f;
+  /* The branches and the gate are Linear weights ([in][out]): int8 per output column. */
   sb_builder_param(b, base, "weight", &l->W, &l->dW, (long)l->in_f * KO);
+  sb_builder_quantizable(b, (int)KO, 1, KO, l->in_f);
   sb_builder_param(b, base, "bias", &l->b, &l->db, KO);
   sb_builder_param(b, base, "gate.weight", &l->G, &l->dG, (long)l->in_f * l->K);
+  sb_builder_quantizable(b, l->K, 1, l->K, l->in_f);
   sb_builder_param(b, base, "gate.bias", &l->g, &l->dg, l->K);
   const sb_model_opts *o = sb_builder_opts(b);
   const long rows = (long)(base->out.is_static ? 1 : o->T) * o->B;

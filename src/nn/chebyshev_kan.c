@@ -76,6 +76,10 @@ static sb_status cheb_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   base->out.shape = s;
   base->out.is_static = base->in[0]->is_static;
   base->out.is_binary = 0;
+  /* The coefficients shape one channel's activation function; they connect no input to any
+   * other output. Like BatchNorm's affine and the neurons' thresholds they stay float32 under
+   * int8 quantisation, and the layer has no synaptic operations (NeuroBench counts none for an
+   * activation function). */
   sb_builder_param(b, base, "coeff", &l->c, &l->dc, (long)l->C * (l->K + 1));
   if (l->has_scale) sb_builder_param(b, base, "scale", &l->s, &l->ds, l->C);
   if (l->residual == RESIDUAL_LEARNABLE) sb_builder_param(b, base, "residual", &l->r, &l->dr, 1);

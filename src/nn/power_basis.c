@@ -63,6 +63,9 @@ static sb_status power_basis_build(sb_layer *base, sb_builder *b, const cJSON *s
   base->out.is_static = base->in[0]->is_static;
   base->out.is_binary = 0;
   sb_builder_param(b, base, "coeff", &l->c, &l->dc, (long)l->in_f * l->n * l->out_f);
+  /* The coefficients are the layer's synapses (input i, power p, output o): int8 per output
+   * o, whose in·n values sit `out` apart in [in][n][out]. */
+  sb_builder_quantizable(b, l->out_f, 1, l->out_f, (long)l->in_f * l->n);
   const sb_model_opts *o = sb_builder_opts(b);
   const long rows = (long)(base->out.is_static ? 1 : o->T) * o->B;
   sb_builder_floats(b, &l->basis, rows * l->in_f * l->n);

@@ -55,9 +55,13 @@ static sb_status power_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   base->out.is_static = base->in[0]->is_static;
   base->out.is_binary = 0;
   const long io = (long)l->in_f * l->out_f;
+  /* Both weight matrices multiply the input (W directly, phi its basis expansion): int8 per
+   * output channel (column o of [in][out] and of [in·n][out]). Bias and alpha stay float32. */
   sb_builder_param(b, base, "weight", &l->W, &l->dW, io);
+  sb_builder_quantizable(b, l->out_f, 1, l->out_f, l->in_f);
   sb_builder_param(b, base, "bias", &l->b, &l->db, l->out_f);
   sb_builder_param(b, base, "phi", &l->phi, &l->dphi, io * l->n);
+  sb_builder_quantizable(b, l->out_f, 1, l->out_f, (long)l->in_f * l->n);
   sb_builder_param(b, base, "alpha", &l->alpha, &l->dalpha, 1);
   const sb_model_opts *o = sb_builder_opts(b);
   const long rows = (long)(base->out.is_static ? 1 : o->T) * o->B;

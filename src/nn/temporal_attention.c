@@ -57,6 +57,7 @@ static sb_status tattn_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
     char name[32];
     snprintf(name, sizeof name, "%s.weight", k_proj_names[p]);
     sb_builder_param(b, base, name, &l->W[p], &l->dW[p], DD);
+    sb_builder_quantizable(b, l->D, 1, l->D, l->D); /* int8 per output column of [in][out] */
     snprintf(name, sizeof name, "%s.bias", k_proj_names[p]);
     sb_builder_param(b, base, name, &l->bias[p], &l->dbias[p], l->D);
     sb_builder_floats(b, &l->proj[p], rows * l->D);

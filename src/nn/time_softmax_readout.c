@@ -60,9 +60,11 @@ static sb_status tsr_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   const int fan = l->H ? l->H : l->C;
   if (l->H) {
     sb_builder_param(b, base, "hidden.weight", &l->W1, &l->dW1, (long)l->C * l->H);
+    sb_builder_quantizable(b, l->H, 1, l->H, l->C); /* [C][H]: int8 per hidden unit */
     sb_builder_param(b, base, "hidden.bias", &l->b1, &l->db1, l->H);
   }
   sb_builder_param(b, base, "score.weight", &l->w2, &l->dw2, fan);
+  sb_builder_quantizable(b, 1, 0, 1, fan); /* Linear(fan -> 1): one output channel */
   sb_builder_param(b, base, "score.bias", &l->b2, &l->db2, 1);
   const sb_model_opts *o = sb_builder_opts(b);
   const long rows = (long)o->T * o->B;
@@ -232,6 +234,33 @@ static void tsr_describe(const sb_layer *base, char *buf, size_t n) {
     snprintf(buf, n, "softmax over t of Linear(%d->1)(z_t)", l->C);
 }
 
+/* NeuroBench counts the scorer's nn.Linear calls on every step's logits: Linear(C->1), or
+ * Linear(C->h) and then Linear(h->1) on its ReLU outputs (kept by the forward). The model files
+ * both under the class of the logits (real-valued: MACs). A static input is passed through as
+ * y = z without scoring (T equal scores give uniform weights, and both seeds return z_0 at
+ * T = 1), so nothing is computed and nothing is counted. */
+static void tsr_count(const sb_layer *base, const sb_ctx *c, double *effective, double *dense) {
+  const tsr_layer *l = (const tsr_layer *)base;
+  const sb_act *in = base->in[0];
+  *effective = *dense = 0.0;
+  if (in->is_static) return;
+  const long rows = (long)c->T * c->B;
+  if (!l->H) {
+    *effective = sb_count_rowwise(in, rows, l->C, l->w2, 1);
+    *dense = (double)rows * l->C;
+    return;
+  }
+  double e = sb_count_rowwise(in, rows, l->C, l->W1, l->H);
+  for (int j = 0; j < l->H; j++) {
+    if (l->w2[j] == 0.0f) continue;
+    long active = 0;
+    for (long r = 0; r < rows; r++) active += l->act[r * l->H + j] != 0.0f;
+    e += (double)active;
+  }
+  *effective = e;
+  *dense = (double)rows * ((double)l->C * l->H + l->H);
+}
+
 const sb_layer_ops sb_time_softmax_readout_ops = {"time_softmax_readout", sizeof(tsr_layer),
                                                   tsr_build, tsr_init, tsr_forward, tsr_backward,
-                                                  tsr_describe, NULL, NULL};
+                                                  tsr_describe, NULL, tsr_count};

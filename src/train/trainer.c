@@ -52,14 +52,19 @@ int sb_cell_max_timesteps(const sb_cell_config *cfg) {
 
 typedef struct {
   double loss, acc;
+  double forward_s; /* wall time of the forward passes alone */
 } eval_result;
 
-/* Runs the model over idx (no gradients) and returns mean loss and accuracy in %. */
+/* Runs the model over idx (no gradients) and returns mean loss and accuracy in %. forward_s
+ * times the model's forward calls only (input preparation and the loss are outside it): with
+ * ctx.collect_stats 0 it is the model's inference cost, which latency reports; with it set, the
+ * forward calls also count spikes and operations, which costs about half as much again. act,
+ * when not NULL, tallies the activation layers' outputs of a collect_stats pass. */
 static eval_result evaluate(sb_model *m, const sb_pipeline *p, const sb_split *s,
                             const int32_t *idx, long n, int batch, sb_ctx ctx, float *xbuf,
-                            int32_t *ybuf) {
+                            int32_t *ybuf, sb_activation_tally *act) {
   ctx.train = 0;
-  double loss = 0.0;
+  double loss = 0.0, forward_s = 0.0;
   long correct = 0;
   const int C = (int)sb_shape_numel(m->output->shape);
   sb_batch_key key = {.train = 0, .T = ctx.T, .seed = ctx.seed, .epoch = ctx.epoch};
@@ -68,12 +73,15 @@ static eval_result evaluate(sb_model *m, const sb_pipeline *p, const sb_split *s
     key.batch = i / batch;
     sb_pipeline_batch(p, s, idx + i, B, &key, xbuf, ybuf, NULL);
     ctx.B = B;
+    const double t0 = now_s();
     sb_model_forward(m, &ctx, xbuf);
+    forward_s += now_s() - t0;
+    if (act) sb_activation_tally_add(act, m, &ctx);
     int hits;
     loss += sb_softmax_xent(m->output->x, ybuf, NULL, B, C, 0.0f, NULL, &hits) * B;
     correct += hits;
   }
-  eval_result r = {n ? loss / n : 0.0, n ? 100.0 * correct / n : 0.0};
+  eval_result r = {n ? loss / n : 0.0, n ? 100.0 * correct / n : 0.0, forward_s};
   return r;
 }
 
@@ -146,55 +154,78 @@ static sb_status ann_twin_macs(const sb_experiment *e, const sb_cell_config *cfg
   return SB_OK;
 }
 
-/* After training: the efficiency report of the final test pass, int8 accuracy and sizes, the
- * ANN twin's energy, and the timestep study. */
+/* After training: the efficiency report from a statistics pass over the test set, int8
+ * accuracy and sizes, the ANN twin's energy, and the timestep study. ctx: the last epoch's. */
 static sb_status final_metrics(const sb_experiment *e, const sb_cell_config *cfg,
                                const sb_dataset *d, const sb_split_view *v, sb_model *m,
                                const sb_pipeline *pipe, float *master, float *xbuf, int32_t *ybuf,
                                sb_ctx ctx, sb_trial_result *res) {
   const sb_energy_model em = {cfg->metrics.has_e_ac_pj ? cfg->metrics.e_ac_pj : 0.9,
                               cfg->metrics.has_e_mac_pj ? cfg->metrics.e_mac_pj : 4.6};
-  sb_model_report_build(m, cfg->timesteps, &em, &res->report);
+  const int Beval = cfg->eval.batch_size, spiking = sb_model_is_spiking(m);
+  const int qat = cfg->train.qat;
+  ctx.collect_stats = 0;
+  sb_ctx stats = ctx;
+  stats.collect_stats = 1;
+
+  /* The final test pass once more, counting spikes, activations and operations: the same
+   * batches, weights (int8 for a QAT model) and outputs as the last epoch's test pass, whose
+   * forward time is the latency and so must not include the counting. */
+  sb_activation_tally act;
+  sb_activation_tally_init(&act, m);
+  if (qat) sb_quant_apply(m, master);
+  sb_model_reset_stats(m);
+  evaluate(m, pipe, &d->test, v->test, v->n_test, Beval, stats, xbuf, ybuf, &act);
+  sb_model_report_build(m, &act, cfg->timesteps, &em, &res->report);
+  if (qat) sb_quant_restore(m, master);
+  sb_activation_tally_free(&act);
   res->spike_rate = res->report.spike_rate;
-  const int Beval = cfg->eval.batch_size;
 
   /* Int8 weights: the same test pass on the round-tripped weights (a QAT model already is). */
   sb_quant_apply(m, master);
-  res->test_acc_int8 = evaluate(m, pipe, &d->test, v->test, v->n_test, Beval, ctx, xbuf, ybuf).acc;
+  res->test_acc_int8 =
+      evaluate(m, pipe, &d->test, v->test, v->n_test, Beval, ctx, xbuf, ybuf, NULL).acc;
   sb_quant_restore(m, master);
   sb_quant_sizes(m, &res->model_bytes_fp32, &res->model_bytes_int8);
 
+  /* The energy ratio compares a spiking model with its non-spiking twin. A model without
+   * spiking layers is its own ANN: the ratio (and a twin's cost) does not apply to it. */
   sb_status st = SB_OK;
-  if (!cfg->ann) {
+  res->ann_dense_macs = res->ann_energy_pj = res->energy_ratio = NAN;
+  if (spiking) {
     if ((st = ann_twin_macs(e, cfg, d, v, &res->ann_dense_macs))) return st;
     res->ann_energy_pj = res->ann_dense_macs * em.e_mac_pj;
-    res->energy_ratio = res->ann_energy_pj > 0 ? res->report.energy_pj / res->ann_energy_pj : 0.0;
+    res->energy_ratio = res->ann_energy_pj > 0 ? res->report.energy_pj / res->ann_energy_pj : NAN;
   }
 
   /* The timestep study: the same weights at other T (each with its own pipeline, since event
-   * frames are binned at T). */
-  if (cfg->train.qat) sb_quant_apply(m, master);
+   * frames are binned at T). A plain pass gives accuracy and latency, a statistics pass the
+   * spikes. */
+  if (qat) sb_quant_apply(m, master);
   for (int i = 0; i < cfg->eval.n_timesteps && !st; i++) {
     sb_cell_config at = *cfg;
     at.timesteps = cfg->eval.timesteps[i];
     sb_pipeline *p;
     if ((st = sb_pipeline_create(&at, d, &p))) break;
-    sb_ctx c = ctx;
-    c.T = at.timesteps;
-    c.collect_stats = 1;
-    sb_model_reset_stats(m);
-    const double t0 = now_s();
-    res->eval_T_acc[i] = evaluate(m, p, &d->test, v->test, v->n_test, Beval, c, xbuf, ybuf).acc;
-    res->eval_T_latency_ms[i] = 1e3 * (now_s() - t0) / (double)v->n_test;
-    double spikes = 0.0;
-    for (int k = 0; k < m->n_layers; k++)
-      if (m->layers[k]->is_neuron) spikes += m->layers[k]->stats.spikes;
-    res->eval_T_spikes[i] = spikes / (double)v->n_test;
+    sb_ctx c = ctx, cs = stats;
+    c.T = cs.T = at.timesteps;
+    const eval_result r = evaluate(m, p, &d->test, v->test, v->n_test, Beval, c, xbuf, ybuf, NULL);
+    res->eval_T_acc[i] = r.acc;
+    res->eval_T_latency_ms[i] = 1e3 * r.forward_s / (double)v->n_test;
+    res->eval_T_spikes[i] = NAN;
+    if (spiking) {
+      sb_model_reset_stats(m);
+      evaluate(m, p, &d->test, v->test, v->n_test, Beval, cs, xbuf, ybuf, NULL);
+      double spikes = 0.0;
+      for (int k = 0; k < m->n_layers; k++)
+        if (m->layers[k]->is_neuron) spikes += m->layers[k]->stats.spikes;
+      res->eval_T_spikes[i] = spikes / (double)v->n_test;
+    }
     res->eval_T[i] = at.timesteps;
     res->n_eval_T = i + 1;
     sb_pipeline_free(p);
   }
-  if (cfg->train.qat) sb_quant_restore(m, master);
+  if (qat) sb_quant_restore(m, master);
   return st;
 }
 
@@ -202,13 +233,16 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
                         sb_trial_result *res) {
   const sb_cell_config *cfg = &cell->cfg;
   memset(res, 0, sizeof *res);
+  /* The cell's wall time splits into train_time_s (training batches), eval_time_s (the
+   * per-epoch validation and test passes), io_time_s (everything before the first epoch:
+   * dataset decode, splits, pipeline, model, checkpoint load; then the checkpoint writes) and
+   * metrics_time_s (the passes after training). */
+  const double t_cell = now_s();
   sb_data_source src;
   sb_status st = sb_pipeline_source(e, cfg, &src);
   if (st) return st;
   const sb_dataset *d;
-  const double t_io = now_s();
-  if ((st = sb_dataset_get(&src, &d))) return st;
-  res->io_time_s = now_s() - t_io; /* near 0 when this rank decoded the dataset before */
+  if ((st = sb_dataset_get(&src, &d))) return st; /* near 0 when this rank decoded it before */
 
   const uint64_t seed = (uint64_t)cfg->seed;
   const uint64_t split_seed = cfg->data.split_seed >= 0 ? (uint64_t)cfg->data.split_seed : seed;
@@ -258,7 +292,6 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
   float *soft = sb_xmalloc((unsigned long)Bmax * C * sizeof(float));
   int32_t *order = sb_xmalloc((unsigned long)v.n_train * sizeof(int32_t));
 
-  const double io_time = res->io_time_s;
   alloc_curves(res, cfg->train.epochs);
   res->n_params = m->n_param_values;
   res->n_train = v.n_train;
@@ -292,9 +325,15 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
     }
   }
 
+  /* Earlier attempts of a resumed cell contributed their training and evaluation time (their
+   * set-up is not recorded in the checkpoint, and is not counted). */
+  const double carried_s = rep->resumed ? res->train_time_s + res->eval_time_s + pos.epoch_time_s
+                                        : 0.0;
+  double io_s = now_s() - t_cell;
   const long n_batches = (v.n_train + Btrain - 1) / Btrain;
   sb_ctx ctx = {.T = cfg->timesteps, .seed = seed, .n_epochs = cfg->train.epochs, .step = pos.step};
   for (int ep = pos.epoch; ep < cfg->train.epochs && !st; ep++) {
+    const double t0 = now_s();
     const double lr = sb_schedule_lr(&sched, ep);
     /* The order is a pure function of (seed, epoch), so a resumed epoch sees the same order. */
     memcpy(order, v.train, (size_t)v.n_train * sizeof(int32_t));
@@ -307,7 +346,6 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
     double loss_sum = resuming ? pos.loss_sum : 0.0;
     long correct = resuming ? pos.correct : 0;
     const double time_before = resuming ? pos.epoch_time_s : 0.0;
-    const double t0 = now_s();
     ctx.train = 1;
     ctx.epoch = ep;
     sb_batch_key key = {.train = 1, .T = cfg->timesteps, .seed = seed, .epoch = ep};
@@ -349,16 +387,13 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
     res->train_time_s += time_before + t1 - t0;
 
     const int last = ep == cfg->train.epochs - 1;
-    eval_result val = {0, 0};
+    eval_result val = {0, 0, 0};
     if (qat) sb_quant_apply(m, master); /* a QAT model is evaluated as the int8 model it is */
-    if (v.n_val) val = evaluate(m, pipe, &d->train, v.val, v.n_val, Beval, ctx, xbuf, ybuf);
-    if (last) sb_model_reset_stats(m);
-    ctx.collect_stats = last;
-    const double t_test = now_s();
+    if (v.n_val) val = evaluate(m, pipe, &d->train, v.val, v.n_val, Beval, ctx, xbuf, ybuf, NULL);
     const eval_result test =
-        evaluate(m, pipe, &d->test, v.test, v.n_test, Beval, ctx, xbuf, ybuf);
-    if (last) res->latency_ms_per_sample = 1e3 * (now_s() - t_test) / (double)v.n_test;
-    ctx.collect_stats = 0;
+        evaluate(m, pipe, &d->test, v.test, v.n_test, Beval, ctx, xbuf, ybuf, NULL);
+    /* Latency: the last test pass's forward calls per sample, counting nothing. */
+    if (last) res->latency_ms_per_sample = 1e3 * test.forward_s / (double)v.n_test;
     if (qat) sb_quant_restore(m, master);
     const double t2 = now_s();
     res->eval_time_s += t2 - t1;
@@ -385,20 +420,26 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
     /* Every epoch but the last ends with a checkpoint, so a kill -9 costs at most the epoch in
      * progress. After the last one the cell file itself is the record. */
     if (ckpt && !last) {
+      const double tc = now_s();
       const sb_train_position next = {ep + 1, 0, ctx.step, 0.0, 0, 0.0};
       if (sb_checkpoint_save(ckpt, cell->id, &next, res, m, &opt)) {
         fprintf(stderr, "snnbench: warning: cell %s: epoch checkpoint not written: %s\n",
                 cell->id, sb_errmsg());
         sb_clear_error();
       }
+      io_s += now_s() - tc;
     }
   }
   if (!st) {
     res->test_acc_final = res->test_acc[cfg->train.epochs - 1];
     res->train_samples_per_s =
         res->train_time_s > 0 ? (double)v.n_train * cfg->train.epochs / res->train_time_s : 0.0;
-    res->io_time_s = io_time;
+    const double tm = now_s();
     st = final_metrics(e, cfg, d, &v, m, pipe, master, xbuf, ybuf, ctx, res);
+    const double t_end = now_s();
+    res->metrics_time_s = t_end - tm;
+    res->io_time_s = io_s;
+    res->wall_time_s = carried_s + t_end - t_cell;
   }
   free(xbuf);
   free(master);
