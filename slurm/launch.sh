@@ -21,6 +21,10 @@ snnbench_launch() {
   export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
   export OMP_PLACES=${OMP_PLACES:-cores}
   export OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+  # HDF5 locks every file it opens, which fails or hangs on shared filesystems without working
+  # flock (some NFS and Lustre mounts). snnbench never relies on the lock (one writer per file,
+  # written under a temp name and renamed into place), so it is off unless the user chose.
+  export HDF5_USE_FILE_LOCKING=${HDF5_USE_FILE_LOCKING:-FALSE}
   # Slurm 22.05 stopped passing the job's --cpus-per-task on to srun (23.11 restored it), so say
   # it explicitly. PMIx is how Open MPI's ranks find each other under srun; without it they
   # would start as independent singletons (snnbench refuses to run then).

@@ -57,11 +57,9 @@ if [ -n "$array" ]; then
   [[ $array =~ ^[1-9][0-9]*$ ]] || die "--array \"$array\": expected a task count >= 1"
 fi
 config=$(readlink -f "$config")
-[ -n "$out" ] || out=$PWD/runs/$(basename "$config" .json)
-mkdir -p "$out/logs"
-out=$(cd "$out" && pwd)
 
-# A bad config fails here, on the login node, not after waiting in the queue.
+# A bad config fails here, on the login node, not after waiting in the queue, and before
+# anything exists on disk (snnbench prints the one-line reason and exits 2).
 "$SNNBENCH" validate "$config" > /dev/null
 
 # The caller's sbatch options; the ones that choose where jobs may run go to the reducer too.
@@ -70,12 +68,25 @@ reduce_opts=()
 has_output=0
 while [ $# -gt 0 ]; do
   case $1 in
-    -p|-A|-q) reduce_opts+=("$1" "$2"); shift 2; continue ;;
+    -p|-A|-q)
+      # A value-less option last would trip `set -u` on $2: say what is missing instead.
+      [ $# -ge 2 ] && [ -n "$2" ] || die "sbatch option $1 needs a value"
+      reduce_opts+=("$1" "$2"); shift 2; continue ;;
+    --partition|--account|--qos|--reservation)
+      [ $# -ge 2 ] && [ -n "$2" ] || die "sbatch option $1 needs a value"
+      reduce_opts+=("$1=$2"); shift 2; continue ;;
     --partition=*|--account=*|--qos=*|--reservation=*) reduce_opts+=("$1") ;;
-    -o|--output|--output=*) has_output=1 ;;
+    -o|--output)
+      [ $# -ge 2 ] || die "sbatch option $1 needs a value"
+      has_output=1; shift 2; continue ;;
+    --output=*) has_output=1 ;;
   esac
   shift
 done
+
+[ -n "$out" ] || out=$PWD/runs/$(basename "$config" .json)
+mkdir -p "$out/logs"
+out=$(cd "$out" && pwd)
 
 if [ -n "$array" ]; then
   script=$slurm_dir/array.sbatch

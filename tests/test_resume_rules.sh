@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The rules of --resume and its companions, on a tiny grid: shards of one run share a directory;
 # lost attempts count against --max-attempts; a cell file the ledger does not mark done is never
-# trusted; a done cell whose file is destroyed runs again; a torn ledger line is skipped; bad
-# --shard / --max-attempts values and a Slurm task-count mismatch are refused before anything is
-# written.
+# trusted; a done cell whose file is destroyed runs again; a torn ledger line is skipped and the
+# next event starts a line of its own; bad --shard / --max-attempts values, a Slurm task-count
+# mismatch and malformed launcher variables are refused before anything is written.
 set -u
 SNNBENCH=$1
 T=$(mktemp -d)
@@ -41,6 +41,19 @@ expect_refusal "Slurm task mismatch" "SLURM_NTASKS" env SLURM_JOB_ID=42 SLURM_NT
   "$SNNBENCH" run "$T/grid.json" --out "$T/bad"
 expect_refusal "srun step mismatch" "SLURM_STEP_NUM_TASKS" env SLURM_JOB_ID=42 SLURM_NTASKS=1 \
   SLURM_STEP_NUM_TASKS=2 "$SNNBENCH" run "$T/grid.json" --out "$T/bad"
+# Malformed launcher variables are bad input naming the variable, never a count of 0 or a guess.
+for bad in SLURM_NTASKS=abc SLURM_NTASKS=0 "SLURM_NTASKS=2 " SLURM_STEP_NUM_TASKS=x \
+           SLURM_RESTART_COUNT=x SLURM_RESTART_COUNT=-1 OMPI_COMM_WORLD_SIZE=0; do
+  expect_refusal "malformed $bad" "${bad%%=*}=\"${bad#*=}\": expected a whole number" \
+    env SLURM_JOB_ID=42 SLURM_NTASKS=1 "$bad" "$SNNBENCH" run "$T/grid.json" --out "$T/bad"
+done
+# mpirun's own count wins inside a Slurm job (mpirun -np 1 in a 4-task allocation is a
+# deliberate choice), and is itself checked.
+expect_refusal "mpirun world mismatch" "mpirun started 2 processes (OMPI_COMM_WORLD_SIZE)" \
+  env SLURM_JOB_ID=42 SLURM_NTASKS=1 OMPI_COMM_WORLD_SIZE=2 "$SNNBENCH" run "$T/grid.json" --out "$T/bad"
+env SLURM_JOB_ID=42 SLURM_NTASKS=4 OMPI_COMM_WORLD_SIZE=1 "$SNNBENCH" run "$T/grid.json" \
+  --out "$T/mpirun1" --no-reduce > "$T/mpirun1.log" 2>&1 \
+  || { cat "$T/mpirun1.log"; fail "mpirun -np 1 inside a 4-task Slurm job was refused"; }
 env SLURM_JOB_ID=42 SLURM_NTASKS=1 "$SNNBENCH" run "$T/grid.json" --out "$T/slurm1" --no-reduce \
   > "$T/slurm1.log" 2>&1 || { cat "$T/slurm1.log"; fail "a 1-task Slurm job of 1 rank was refused"; }
 grep -q '"slurm_job_id":	"42"' "$T/slurm1/context.json" || fail "context.json lacks the Slurm job id"
@@ -87,6 +100,20 @@ rc=0
 grep -q "cell $lost .*3 attempts failed or were lost; not retried (--max-attempts 3)" "$T/att1.log" \
   || { cat "$T/att1.log"; fail "the capped cell was not reported"; }
 grep -q "ledger line did not parse" "$T/att1.log" || fail "the torn ledger line was not reported"
+# The torn line stays alone and unparseable; the first event after it (the start of $other,
+# attempt 1) is a line of its own, not glued to the torn one and lost with it.
+/usr/bin/python3 - "$T/att/ledger.jsonl" > "$T/torn.log" 2>&1 <<'PY' || { cat "$T/torn.log"; fail "events after the torn ledger line were lost"; }
+import json, sys
+bad = []
+for line in open(sys.argv[1]):
+    try:
+        json.loads(line)
+    except ValueError:
+        bad.append(line.rstrip("\n"))
+sys.exit(0 if bad == ['{"time":"x","event":"do'] else "unparseable lines: %r" % bad)
+PY
+grep -q "^{\"time\":\"[^\"]*\",\"event\":\"started\",\"cell\":\"$other\",.*\"attempt\":1" "$T/att/ledger.jsonl" \
+  || fail "the start of $other after the torn line is not a ledger line of its own"
 grep -q "\"cell\":\"$other\".*\"event\":\"done\"\|\"event\":\"done\",\"cell\":\"$other\"" "$T/att/ledger.jsonl" \
   || fail "the cell with an untrusted file did not run"
 h5ls "$T/att/cells/$other.h5" > /dev/null 2>&1 || fail "the untrusted file of $other was not replaced"
@@ -96,6 +123,11 @@ grep -c "\"cell\":\"$lost\"" "$T/att/ledger.jsonl" | grep -qx 3 || fail "the cap
   > "$T/att2.log" 2>&1 || { cat "$T/att2.log"; fail "resume with --max-attempts 4 failed"; }
 grep -q "\"cell\":\"$lost\",\"rank\":0,\"host\":\"[^\"]*\",\"attempt\":4" "$T/att/ledger.jsonl" \
   || fail "the capped cell did not run as attempt 4"
+# Read back after the torn line: still exactly one bad line, and $other (done after it) is not
+# run again, so its events were counted.
+grep -q "1 ledger line did not parse" "$T/att2.log" || { cat "$T/att2.log"; fail "the second resume did not count exactly one torn line"; }
+grep -c "\"event\":\"started\",\"cell\":\"$other\"" "$T/att/ledger.jsonl" | grep -qx 1 \
+  || fail "$other was started again although it is done"
 # A done cell whose file was destroyed runs again.
 victim=$(cell_ids "$T/att" | head -1)
 echo garbage > "$T/att/cells/$victim.h5"

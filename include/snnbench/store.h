@@ -47,6 +47,9 @@ typedef struct {
   char id[17];
   int started, done, failed, interrupted;  /* counts of events */
   int last_attempt;
+  /* Seconds of a "done" attempt that trained the whole cell (not resumed from a checkpoint), or
+   * 0: with the cost model this calibrates the ETA of a resumed run before any cell finishes. */
+  double whole_seconds;
 } sb_ledger_cell;
 
 /* Attempts that count against a retry cap: every start except those that ended interrupted
@@ -61,6 +64,9 @@ sb_status sb_ledger_read(const char *out_dir, sb_ledger_cell **cells, int *n, in
 const sb_ledger_cell *sb_ledger_find(const sb_ledger_cell *cells, int n, const char *id);
 
 /* --- run context --- */
+/* The source's `git describe --always --dirty --abbrev=12` when this binary was built (refreshed
+ * at every build, see cmake/git_commit.cmake), or "unknown" outside a git checkout. */
+const char *sb_git_commit(void);
 /* Builds the context object on rank 0 (hosts: one name per rank). */
 cJSON *sb_context_build(const sb_experiment *e, char **hosts, int n_ranks, int argc, char **argv);
 /* Adds "start": how this start came about — "new" or "resume", the shard ("i/n" or null) and

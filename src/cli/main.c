@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <mpi.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "snnbench/interrupt.h"
 #include "snnbench/kernels.h"
 #include "snnbench/models.h"
+#include "snnbench/neuron.h"
 #include "snnbench/nn.h"
 #include "snnbench/reduce.h"
 #include "snnbench/run.h"
@@ -33,7 +35,7 @@ static const char *const k_usage =
     "  validate --schema      list every config key with its default\n"
     "  reduce DIR|results.h5  summary tables over seeds (summary.md/.csv/.json)\n"
     "  merge DIR              gather finished cells into DIR/results.h5\n"
-    "  list models|presets|layers|surrogates|datasets\n"
+    "  list models|presets|layers|neurons|surrogates|datasets\n"
     "  data info PATH [--format F]\n"
     "                         what a dataset file or directory holds (format, samples, shape,\n"
     "                         class histogram, value range) and whether its MD5 is the official one\n"
@@ -45,11 +47,23 @@ static const char *const k_usage =
     "                         training samples/s against the PyTorch reference (R alternating\n"
     "                         runs of each, default 3; medians), GFLOP/s, RSS\n";
 
-static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, "snnbench: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n%s", k_usage);
+/* An argument error is one line, like every other input error; the usage is one flag away. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "snnbench: %s (see snnbench --help)\n", msg);
   return SB_EINPUT;
+}
+
+/* The value of option argv[*i], advancing *i; NULL when the option is the last argument or is
+ * followed by another option (`--out --resume` forgot the directory). */
+static const char *option_value(int argc, char **argv, int *i) {
+  if (*i + 1 >= argc || (argv[*i + 1][0] == '-' && argv[*i + 1][1] == '-')) return NULL;
+  return argv[++*i];
 }
 
 static int report(sb_status st) {
@@ -85,23 +99,36 @@ static int cmd_run(int argc, char **argv) {
   sb_run_opts o = {.reduce = 1, .max_attempts = SB_DEFAULT_MAX_ATTEMPTS, .argc = argc,
                    .argv = argv};
   for (int i = 2; i < argc; i++) {
-    if (!strcmp(argv[i], "--out") && i + 1 < argc) o.out_dir = argv[++i];
-    else if (!strcmp(argv[i], "--resume")) o.resume = 1;
-    else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
-      if (parse_shard(argv[++i], &o.shard_index, &o.shard_count))
-        return usage_error("run: --shard \"%s\": expected I/N with 0 <= I < N", argv[i]);
-    } else if (!strcmp(argv[i], "--max-attempts") && i + 1 < argc) {
-      const long n = parse_count(argv[++i], 1, INT_MAX);
-      if (n < 0) return usage_error("run: --max-attempts \"%s\": expected a count >= 1", argv[i]);
+    const char *opt = argv[i], *v = NULL;
+    const int takes_value = !strcmp(opt, "--out") || !strcmp(opt, "--shard") ||
+                            !strcmp(opt, "--max-attempts");
+    if (takes_value && !(v = option_value(argc, argv, &i)))
+      return usage_error("run: %s needs a value", opt);
+    if (!strcmp(opt, "--out")) {
+      if (!v[0]) return usage_error("run: --out needs a directory, not \"\"");
+      o.out_dir = v;
+    } else if (!strcmp(opt, "--shard")) {
+      if (parse_shard(v, &o.shard_index, &o.shard_count))
+        return usage_error("run: --shard \"%s\": expected I/N with 0 <= I < N", v);
+    } else if (!strcmp(opt, "--max-attempts")) {
+      const long n = parse_count(v, 1, INT_MAX);
+      if (n < 0) return usage_error("run: --max-attempts \"%s\": expected a count >= 1", v);
       o.max_attempts = (int)n;
+    } else if (!strcmp(opt, "--resume")) {
+      o.resume = 1;
+    } else if (!strcmp(opt, "--verbose")) {
+      o.verbose = 1;
+    } else if (!strcmp(opt, "--no-reduce")) {
+      o.reduce = 0;
+    } else if (opt[0] == '-') {
+      return usage_error("run: unknown option %s", opt);
+    } else if (!o.config) {
+      o.config = opt;
+    } else {
+      return usage_error("run: unexpected argument %s (one CONFIG only)", opt);
     }
-    else if (!strcmp(argv[i], "--verbose")) o.verbose = 1;
-    else if (!strcmp(argv[i], "--no-reduce")) o.reduce = 0;
-    else if (argv[i][0] == '-') return usage_error("run: unknown option %s", argv[i]);
-    else if (!o.config) o.config = argv[i];
-    else return usage_error("run: unexpected argument %s", argv[i]);
   }
-  if (!o.config) return usage_error("run: %sa CONFIG file is required", "");
+  if (!o.config) return usage_error("run: a CONFIG file is required");
   int provided;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   sb_interrupt_install();
@@ -118,17 +145,17 @@ static int cmd_validate(int argc, char **argv) {
     sb_config_print_schema();
     return 0;
   }
-  if (argc != 3) return usage_error("validate: %sexpected one CONFIG", "");
+  if (argc != 3) return usage_error("validate: expected one CONFIG (or --schema)");
   return report(sb_validate(argv[2], 1));
 }
 
 static int cmd_reduce(int argc, char **argv) {
-  if (argc != 3) return usage_error("reduce: %sexpected one DIR or results.h5", "");
+  if (argc != 3) return usage_error("reduce: expected one DIR or results.h5");
   return report(sb_reduce_dir(argv[2], 1));
 }
 
 static int cmd_status(int argc, char **argv) {
-  if (argc != 3) return usage_error("status: %sexpected one run DIR", "");
+  if (argc != 3) return usage_error("status: expected one run DIR");
   int done, total;
   sb_status st = sb_run_status(argv[2], 1, &done, &total);
   if (!st && done < total)
@@ -138,7 +165,7 @@ static int cmd_status(int argc, char **argv) {
 }
 
 static int cmd_merge(int argc, char **argv) {
-  if (argc != 3) return usage_error("merge: %sexpected one DIR", "");
+  if (argc != 3) return usage_error("merge: expected one DIR");
   int merged, missing;
   sb_status st = sb_merge(argv[2], &merged, &missing);
   if (!st) printf("merged %d cells into %s/results.h5 (%d missing)\n", merged, argv[2], missing);
@@ -147,7 +174,7 @@ static int cmd_merge(int argc, char **argv) {
 
 static int cmd_list(int argc, char **argv) {
   if (argc != 3)
-    return usage_error("list: %sexpected models, presets, layers, surrogates or datasets", "");
+    return usage_error("list: expected models, presets, layers, neurons, surrogates or datasets");
   const char *what = argv[2];
   if (!strcmp(what, "models")) {
     for (const char *const *n = sb_builtin_model_names(); *n; n++)
@@ -157,9 +184,9 @@ static int cmd_list(int argc, char **argv) {
   } else if (!strcmp(what, "layers")) {
     for (const sb_layer_ops *const *l = sb_layer_table(); *l; l++) printf("%s\n", (*l)->type);
   } else if (!strcmp(what, "surrogates")) {
-    for (int k = 0; k < SB_SG_COUNT; k++)
-      printf("%-20s alpha=%g\n", sb_surrogate_name((sb_surrogate_kind)k),
-             sb_surrogate_default_alpha((sb_surrogate_kind)k));
+    sb_surrogate_print_list(stdout);
+  } else if (!strcmp(what, "neurons")) {
+    sb_neuron_print_list(stdout);
   } else if (!strcmp(what, "datasets")) {
     for (const char *const *n = sb_dataset_names(); *n; n++) {
       const char *p = sb_dataset_default_path(*n);
@@ -167,22 +194,29 @@ static int cmd_list(int argc, char **argv) {
              sb_dataset_layout(*n));
     }
   } else {
-    return usage_error("list: unknown list \"%s\"", what);
+    return usage_error("list: unknown list \"%s\" (models, presets, layers, neurons, "
+                       "surrogates, datasets)", what);
   }
   return 0;
 }
 
 static int cmd_data(int argc, char **argv) {
   if (argc < 4 || strcmp(argv[2], "info"))
-    return usage_error("data: %sexpected `data info PATH [--format F]`", "");
+    return usage_error("data: expected `data info PATH [--format F]`");
   const char *path = NULL, *format = NULL;
   for (int i = 3; i < argc; i++) {
-    if (!strcmp(argv[i], "--format") && i + 1 < argc) format = argv[++i];
-    else if (argv[i][0] == '-') return usage_error("data info: unknown option %s", argv[i]);
-    else if (!path) path = argv[i];
-    else return usage_error("data info: unexpected argument %s", argv[i]);
+    if (!strcmp(argv[i], "--format")) {
+      if (!(format = option_value(argc, argv, &i)))
+        return usage_error("data info: --format needs a value");
+    } else if (argv[i][0] == '-') {
+      return usage_error("data info: unknown option %s", argv[i]);
+    } else if (!path) {
+      path = argv[i];
+    } else {
+      return usage_error("data info: unexpected argument %s", argv[i]);
+    }
   }
-  if (!path) return usage_error("data info: %sa PATH is required", "");
+  if (!path) return usage_error("data info: a PATH is required");
   return report(sb_data_info(path, format, stdout));
 }
 
@@ -199,25 +233,43 @@ static int parse_shape(const char *s, sb_shape *out) {
 
 static int cmd_model(int argc, char **argv) {
   if (argc < 4 || strcmp(argv[2], "info"))
-    return usage_error("model: %sexpected `model info NAME|FILE`", "");
+    return usage_error("model: expected `model info NAME|FILE`");
   const char *name = argv[3];
+  if (name[0] == '-') return usage_error("model info: expected NAME|FILE before %s", name);
   sb_shape shape = {3, {1, 28, 28}};
-  int classes = 10, ann = 0;
+  int classes = 10, ann = 0, have_input = 0, have_classes = 0;
   for (int i = 4; i < argc; i++) {
-    if (!strcmp(argv[i], "--input") && i + 1 < argc) {
-      if (parse_shape(argv[++i], &shape)) return usage_error("--input: bad shape \"%s\"", argv[i]);
-    } else if (!strcmp(argv[i], "--ann")) {
+    const char *opt = argv[i], *v = NULL;
+    if ((!strcmp(opt, "--input") || !strcmp(opt, "--classes")) &&
+        !(v = option_value(argc, argv, &i)))
+      return usage_error("model info: %s needs a value", opt);
+    if (!strcmp(opt, "--input")) {
+      if (parse_shape(v, &shape))
+        return usage_error("model info: --input \"%s\": expected CxHxW (positive sizes)", v);
+      have_input = 1;
+    } else if (!strcmp(opt, "--ann")) {
       ann = 1;
-    } else if (!strcmp(argv[i], "--classes") && i + 1 < argc) {
-      classes = atoi(argv[++i]);
-      if (classes < 2) return usage_error("--classes: \"%s\" is not a count >= 2", argv[i]);
+    } else if (!strcmp(opt, "--classes")) {
+      const long n = parse_count(v, 2, 1000000);
+      if (n < 0) return usage_error("model info: --classes \"%s\": expected a count >= 2", v);
+      classes = (int)n;
+      have_classes = 1;
     } else {
-      return usage_error("model info: unknown option %s", argv[i]);
+      return usage_error("model info: unknown option %s", opt);
     }
   }
   cJSON *spec;
   sb_status st = sb_model_spec_load(name, name, &spec);
   if (st) return report(st);
+  /* The spec's declared "input" and "classes" are the defaults; the options override them. */
+  sb_shape declared = shape;
+  int declared_classes = classes;
+  if ((st = sb_model_spec_declared(spec, name, &declared, &declared_classes))) {
+    cJSON_Delete(spec);
+    return report(st);
+  }
+  if (!have_input) shape = declared;
+  if (!have_classes) classes = declared_classes;
   sb_model_opts o = {.input_shape = shape, .input_static = 1, .n_classes = classes, .T = 1,
                      .B = 1, .ann_twin = ann, .origin = name};
   sb_model *m;
@@ -251,45 +303,57 @@ static int cmd_model(int argc, char **argv) {
 static int cmd_bench(int argc, char **argv) {
   sb_bench_opts o;
   if (argc < 3 || sb_bench_defaults(argv[2], &o))
-    return usage_error("bench: %sexpected mlp or cnn", "");
+    return usage_error("bench: expected mlp or cnn");
+  static const char *const valued[] = {"--threads", "--samples", "--epochs", "--repeats",
+                                       "--model", "--reference", "--data", NULL};
   for (int i = 3; i < argc; i++) {
-    if (!strcmp(argv[i], "--profile")) {
+    const char *opt = argv[i], *v = NULL;
+    if (!strcmp(opt, "--profile")) {
       o.profile = 1;
       continue;
     }
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!v) return usage_error("bench: %s needs a value", argv[i]);
-    if (!strcmp(argv[i], "--threads")) {
+    int known = 0;
+    for (const char *const *k = valued; *k; k++) known |= !strcmp(opt, *k);
+    if (!known) return usage_error("bench: unknown option %s", opt);
+    if (!(v = option_value(argc, argv, &i))) return usage_error("bench: %s needs a value", opt);
+    long n = 0;
+    if (!strcmp(opt, "--threads")) {
       o.n_threads = 0;
-      for (char *tok = strtok(argv[++i], ","); tok && o.n_threads < 8; tok = strtok(NULL, ",")) {
-        const int t = atoi(tok);
-        if (t < 1 || t > 1024) return usage_error("--threads: \"%s\" is not a thread count", tok);
-        o.threads[o.n_threads++] = t;
+      for (char *tok = strtok(argv[i], ","); tok && o.n_threads < 8; tok = strtok(NULL, ",")) {
+        if ((n = parse_count(tok, 1, 1024)) < 0)
+          return usage_error("bench: --threads: \"%s\" is not a thread count", tok);
+        o.threads[o.n_threads++] = (int)n;
       }
-    } else if (!strcmp(argv[i], "--samples")) {
-      o.samples = atoi(argv[++i]);
-      if (o.samples < 1) return usage_error("--samples: \"%s\" is not a positive count", argv[i]);
-    } else if (!strcmp(argv[i], "--epochs")) {
-      o.epochs = atoi(argv[++i]);
-      if (o.epochs < 1 || o.epochs > 16) return usage_error("--epochs: \"%s\" is not in 1..16", argv[i]);
-    } else if (!strcmp(argv[i], "--repeats")) {
-      o.repeats = atoi(argv[++i]);
-      if (o.repeats < 1 || o.repeats > SB_BENCH_MAX_REPEATS)
-        return usage_error("--repeats: \"%s\" is not in 1..9", argv[i]);
-    } else if (!strcmp(argv[i], "--model")) {
-      o.model = argv[++i];
-    } else if (!strcmp(argv[i], "--reference")) {
-      o.reference = argv[++i];
-    } else if (!strcmp(argv[i], "--data")) {
-      o.data = argv[++i];
+    } else if (!strcmp(opt, "--samples")) {
+      if ((n = parse_count(v, 1, INT_MAX)) < 0)
+        return usage_error("bench: --samples: \"%s\" is not a positive count", v);
+      o.samples = (int)n;
+    } else if (!strcmp(opt, "--epochs")) {
+      if ((n = parse_count(v, 1, 16)) < 0)
+        return usage_error("bench: --epochs: \"%s\" is not in 1..16", v);
+      o.epochs = (int)n;
+    } else if (!strcmp(opt, "--repeats")) {
+      if ((n = parse_count(v, 1, SB_BENCH_MAX_REPEATS)) < 0)
+        return usage_error("bench: --repeats: \"%s\" is not in 1..%d", v, SB_BENCH_MAX_REPEATS);
+      o.repeats = (int)n;
+    } else if (!strcmp(opt, "--model")) {
+      o.model = v;
+    } else if (!strcmp(opt, "--reference")) {
+      o.reference = v;
     } else {
-      return usage_error("bench: unknown option %s", argv[i]);
+      o.data = v;
     }
   }
   return report(sb_bench(&o));
 }
 
 int main(int argc, char **argv) {
+  /* HDF5 flock()s every file it opens. On shared filesystems whose locks fail (NFS without a
+   * lock daemon, some Lustre mounts) every open then fails, and a lock another process holds
+   * makes a done cell look unreadable. snnbench never relies on the lock: each file has one
+   * writer, is written under a temp name and renamed into place, and is read only after that.
+   * So locking is off unless the user set HDF5_USE_FILE_LOCKING (which HDF5 then obeys). */
+  setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0);
   sb_kernels_init();
   if (argc < 2) {
     fprintf(stderr, "%s", k_usage);

@@ -162,8 +162,8 @@ static const field k_fields[] = {
     {"train.label_smoothing", F_NUM, OFF(train.label_smoothing), 0, -1, 0, NULL, 0, 1, 0, NULL,
      NULL, "label smoothing epsilon"},
     {"train.qat", F_BOOL, OFF(train.qat), 0, (long)OFF(train.has_qat), 0, NULL, 0, 1, 0, NULL, NULL,
-     "quantisation-aware training: the forward pass sees int8 linear/conv weights (straight-"
-     "through gradient)"},
+     "quantisation-aware training: the forward pass sees int8 weight matrices (every weight the "
+     "int8 report quantises; straight-through gradient)"},
     {"eval.timesteps", F_INT_LIST, OFF(eval.timesteps), 16, (long)OFF(eval.has_timesteps), 0,
      NULL, 1, 100000, 0, NULL, NULL,
      "timestep study: also evaluate the trained model at each of these T (up to 16 values)"},

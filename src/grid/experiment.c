@@ -30,6 +30,28 @@ static sb_status read_text(const char *path, char **out) {
   return SB_OK;
 }
 
+/* JSON allows a key twice in one object and cJSON keeps both, with lookups finding the first:
+ * `{"train": {...}, "train": {...}}` would validate one block and ignore the other. Any repeated
+ * key, at any depth, is an error naming its JSON path (`train.epochs`, `layers[2].out`). */
+static int find_duplicate_key(const cJSON *j, char *path, size_t used, size_t cap) {
+  int index = 0;
+  for (const cJSON *c = j->child; c; c = c->next, index++) {
+    int n;
+    if (cJSON_IsObject(j)) {
+      n = snprintf(path + used, cap - used, "%s%s", used ? "." : "", c->string);
+      for (const cJSON *d = j->child; d != c; d = d->next)
+        if (!strcmp(d->string, c->string)) return 1;
+    } else {
+      n = snprintf(path + used, cap - used, "[%d]", index);
+    }
+    const size_t next = n < 0 || used + (size_t)n >= cap ? cap - 1 : used + (size_t)n;
+    if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && find_duplicate_key(c, path, next, cap))
+      return 1;
+    path[used] = 0;
+  }
+  return 0;
+}
+
 sb_status sb_json_parse_file(const char *path, char **text, cJSON **root) {
   sb_status st = read_text(path, text);
   if (st) return st;
@@ -46,6 +68,15 @@ sb_status sb_json_parse_file(const char *path, char **text, cJSON **root) {
     free(*text);
     *text = NULL;
     return sb_fail(SB_EINPUT, "%s: invalid JSON at line %d, column %d", path, line, col);
+  }
+  char where[512] = "";
+  if (find_duplicate_key(*root, where, 0, sizeof where)) {
+    cJSON_Delete(*root);
+    *root = NULL;
+    free(*text);
+    *text = NULL;
+    return sb_fail(SB_EINPUT, "%s: %s: the key appears twice in one object; keep one", path,
+                   where);
   }
   return SB_OK;
 }
@@ -134,6 +165,17 @@ static sb_status expand(sb_experiment *e, const cJSON *base, const cJSON *grid) 
   return SB_OK;
 }
 
+/* Letters, digits, '.', '_', '-'; not empty, not starting with '.', shorter than cap. */
+static int plain_file_name(const char *s, size_t cap) {
+  const size_t n = strlen(s);
+  if (n == 0 || n >= cap || s[0] == '.') return 0;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+          *p == '.' || *p == '_' || *p == '-'))
+      return 0;
+  return 1;
+}
+
 sb_status sb_experiment_load(const char *path, sb_experiment *e) {
   memset(e, 0, sizeof *e);
   snprintf(e->path, sizeof e->path, "%s", path);
@@ -145,10 +187,14 @@ sb_status sb_experiment_load(const char *path, sb_experiment *e) {
   if (!cJSON_IsObject(e->root))
     return sb_fail(SB_EINPUT, "%s: the config must be a JSON object", path);
 
+  /* The name is the default run directory (runs/<name>), so it must be one plain file name:
+   * "..", "a/b" or ".hidden" would put the run somewhere else than runs/. */
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(e->root, "name");
-  if (name && (!cJSON_IsString(name) || !name->valuestring[0] ||
-               strlen(name->valuestring) >= sizeof e->name || strchr(name->valuestring, '/')))
-    return sb_fail(SB_EINPUT, "%s: name: must be a short string without '/'", path);
+  if (name && !cJSON_IsString(name))
+    return sb_fail(SB_EINPUT, "%s: name: must be a string", path);
+  if (name && !plain_file_name(name->valuestring, sizeof e->name))
+    return sb_fail(SB_EINPUT, "%s: name: \"%s\" is not a plain file name (1 to %zu of A-Z a-z 0-9 "
+                   ". _ -, not starting with '.')", path, name->valuestring, sizeof e->name - 1);
   if (name) {
     snprintf(e->name, sizeof e->name, "%s", name->valuestring);
   } else {
@@ -157,6 +203,10 @@ sb_status sb_experiment_load(const char *path, sb_experiment *e) {
     char *dot = strrchr(b, '.');
     if (dot) *dot = 0;
     snprintf(e->name, sizeof e->name, "%s", b);
+    /* "..json" would name the run "." and ".x.json" a hidden directory. */
+    if (!e->name[0] || e->name[0] == '.')
+      return sb_fail(SB_EINPUT, "%s: no \"name\", and the file name gives \"%s\", which is not "
+                     "a usable run name; set \"name\"", path, e->name);
   }
   const cJSON *desc = cJSON_GetObjectItemCaseSensitive(e->root, "description");
   if (desc && !cJSON_IsString(desc))

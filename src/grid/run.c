@@ -17,6 +17,7 @@
 #include <hdf5.h>
 #include <mpi.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "snnbench/arena.h"
 #include "snnbench/config.h"
 #include "snnbench/data.h"
 #include "snnbench/pipeline.h"
@@ -60,6 +62,40 @@ static double now_s(void) {
 
 /* ------------------------------------------------------------------ validation */
 
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+/* What a cell's training holds at once, from a plan-only build at batch size B: the model's
+ * arenas (activations, workspace, parameters, gradients), the optimiser's moments and the input
+ * batch. More than this machine's physical memory is an input error: it would otherwise end in
+ * an allocation failure or the OOM killer, after the run directory exists. */
+static sb_status check_cell_memory(const sb_experiment *e, const sb_cell *c,
+                                   const sb_pipeline *pipe, const sb_model *m, int B) {
+  const size_t have = sb_physical_memory_bytes();
+  if (!have) return SB_OK;  /* unknown: the arena commit still fails cleanly */
+  const int T = sb_cell_max_timesteps(&c->cfg);
+  const int moments = strcmp(c->cfg.train.optimizer, "sgd") ? 2 : 1;
+  const size_t acts = m->acts.bytes;
+  const size_t params = add_sat(m->param_arena.bytes,
+                                (size_t)m->n_param_values * moments * sizeof(float));
+  const long batch_floats = sb_pipeline_batch_floats(pipe, T, B);
+  const size_t batch = batch_floats < 0 ? SIZE_MAX : (size_t)batch_floats * sizeof(float);
+  const size_t need = add_sat(add_sat(acts, params), batch);
+  if (need <= have) return SB_OK;
+  char *axes = cJSON_PrintUnformatted(c->axes);
+  char n0[32], n1[32], n2[32], n3[32], n4[32];
+  sb_status st = sb_fail(
+      SB_EINPUT, "%s: cell %s %s (model %s): batch size %d at T=%d needs %s of memory "
+      "(activations and workspace %s, parameters, gradients and optimiser state %s, input batch "
+      "%s), more than this machine's %s of physical memory; %s", e->path, c->id, axes,
+      c->cfg.model, B, T, sb_bytes_str(need, n0, sizeof n0), sb_bytes_str(acts, n1, sizeof n1),
+      sb_bytes_str(params, n2, sizeof n2), sb_bytes_str(batch, n3, sizeof n3),
+      sb_bytes_str(have, n4, sizeof n4),
+      params > acts ? "the model is too large for this machine"
+                    : "lower train.batch_size / eval.batch_size or timesteps");
+  free(axes);
+  return st;
+}
+
 /* Loads datasets, checks each cell's data settings and splits, builds each model once and
  * estimates cell costs: every input error surfaces here, before any output exists. */
 static sb_status prepare_cells(sb_experiment *e) {
@@ -85,10 +121,20 @@ static sb_status prepare_cells(sb_experiment *e) {
       sb_error_prefix("%s: ", e->path);
       return st;
     }
-    sb_model *m;
-    st = sb_build_cell_model(e, &c->cfg, pipe, d->n_classes, 1, &m);
+    /* Built as training will build it, at the larger of the two batch sizes, but only planned:
+     * nothing is allocated, so a cell too large for this machine is refused here, up front. */
+    const int Bmax = c->cfg.train.batch_size > c->cfg.eval.batch_size ? c->cfg.train.batch_size
+                                                                      : c->cfg.eval.batch_size;
+    sb_model *m = NULL;
+    sb_arena_plan_only(1);
+    st = sb_build_cell_model(e, &c->cfg, pipe, d->n_classes, Bmax, &m);
+    sb_arena_plan_only(0);
+    if (!st) st = check_cell_memory(e, c, pipe, m, Bmax);
     sb_pipeline_free(pipe);
-    if (st) return st;
+    if (st) {
+      if (m) sb_model_free(m);
+      return st;
+    }
     /* Work ∝ samples × steps × weights: a relative estimate, good enough to order cells. */
     c->cost = (double)c->cfg.train.epochs * (double)n_train * c->cfg.timesteps *
               (double)m->n_param_values;
@@ -167,8 +213,30 @@ static sb_status check_same_grid(const sb_experiment *e, const char *out) {
   return SB_OK;
 }
 
+/* The run directory, and every directory above it that exists, must be a directory: a regular
+ * file there is a mistake in --out (or the config's name), refused before anything is made. */
+static sb_status check_out_path(const sb_run_opts *o, const char *out) {
+  char prefix[1024];
+  const size_t n = strlen(out);
+  for (size_t k = 1; k <= n; k++) {
+    if (k < n && out[k] != '/') continue;
+    if (k >= sizeof prefix) break;
+    memcpy(prefix, out, k);
+    prefix[k] = 0;
+    struct stat s;
+    if (stat(prefix, &s) == 0 && !S_ISDIR(s.st_mode)) {
+      const char *what = o->out_dir ? "--out" : "run directory";
+      if (k == n) return sb_fail(SB_EINPUT, "%s %s: exists and is not a directory", what, out);
+      return sb_fail(SB_EINPUT, "%s %s: %s is not a directory", what, out, prefix);
+    }
+  }
+  return SB_OK;
+}
+
 static sb_status setup_out_dir(const sb_experiment *e, const sb_run_opts *o, const char *out,
                                char **hosts, int n_ranks) {
+  sb_status cst = check_out_path(o, out);
+  if (cst) return cst;
   char path[1100];
   snprintf(path, sizeof path, "%s/grid.json", out);
   struct stat s;
@@ -225,7 +293,8 @@ typedef struct {
   int done, failed, interrupted, running, total;
   int stopped;         /* workers told to stop */
   int draining;        /* a stop was requested: hand out nothing, stop the running cells */
-  double cost_done, seconds_done;  /* finished here: cost model calibration for the ETA */
+  /* ETA calibration: cells finished in this start, and whole cells of earlier starts */
+  double cost_done, seconds_done;
   sb_progress progress;
   int had_error;       /* ledger write failed */
 } coordinator;
@@ -492,6 +561,14 @@ static sb_status plan_queue(coordinator *co) {
     fprintf(stderr, "snnbench: warning: %s: %d ledger line%s did not parse (a write torn by a "
             "crash) and %s ignored\n", co->out, bad, bad == 1 ? "" : "s",
             bad == 1 ? "was" : "were");
+  /* Cells finished whole in earlier starts (any shard) calibrate the ETA from the first event
+   * of this one: their seconds against their cost from the cost model. */
+  for (int i = 0; i < e->n_cells; i++) {
+    const sb_ledger_cell *lc = sb_ledger_find(led, n_led, e->cells[i].id);
+    if (!lc || !lc->done || lc->whole_seconds <= 0) continue;
+    co->cost_done += e->cells[i].cost;
+    co->seconds_done += lc->whole_seconds;
+  }
   int *order = cells_by_cost(e);
   int lost = 0, interrupted = 0, retried = 0, unreadable = 0;
   for (int p = 0; p < e->n_cells; p++) {
@@ -571,7 +648,7 @@ static sb_status coordinate(sb_experiment *e, const char *out, char **hosts, int
              *task = getenv("SLURM_ARRAY_TASK_ID"), *restart = getenv("SLURM_RESTART_COUNT");
   if (array_job && task) snprintf(co.job, sizeof co.job, "%s_%s", array_job, task);
   else if (job) snprintf(co.job, sizeof co.job, "%s", job);
-  if (restart) co.restart = atoi(restart);
+  if (restart) co.restart = atoi(restart);  /* a count: sb_check_launch refused anything else */
   else if (job) co.restart = 0;
 
   sb_status st = plan_queue(&co);

@@ -2,11 +2,13 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "nn/layers.h"
+#include "snnbench/models.h"
 #include "snnbench/nn.h"
 
 typedef struct {
@@ -208,7 +210,7 @@ static sb_status connect_inputs(sb_builder *b, sb_layer *l, const cJSON *spec) {
   return SB_OK;
 }
 
-static void commit_params(sb_model *m, sb_builder *b) {
+static sb_status commit_params(sb_model *m, sb_builder *b) {
   long total = 0;
   for (int i = 0; i < b->n_params; i++) total += b->params[i].n;
   m->n_param_values = total;
@@ -221,14 +223,17 @@ static void commit_params(sb_model *m, sb_builder *b) {
   for (int i = 0; i < b->n_buffers; i++) nbuf += b->buffers[i].n;
   float *buffer_block;
   sb_arena_request_floats(&m->param_arena, &buffer_block, nbuf);
-  sb_arena_commit(&m->param_arena);
+  sb_status st = sb_arena_commit(&m->param_arena);
+  if (st) return st;
+  /* A plan-only build has no block: the parameters stay NULL, the counts are still right. */
+  const int planned_only = m->param_block == NULL;
   long off = 0;
   for (int i = 0; i < b->n_params; i++) {
     pending_param *p = &b->params[i];
     sb_param *q = &m->params[i];
     snprintf(q->name, sizeof q->name, "%s", p->name);
-    q->w = *p->w = m->param_block + off;
-    q->g = *p->g = m->grad_block + off;
+    q->w = *p->w = planned_only ? NULL : m->param_block + off;
+    q->g = *p->g = planned_only ? NULL : m->grad_block + off;
     q->n = p->n;
     q->q_channels = p->q_channels;
     q->q_ch_stride = p->q_ch_stride;
@@ -243,10 +248,36 @@ static void commit_params(sb_model *m, sb_builder *b) {
     pending_param *p = &b->buffers[i];
     sb_param *q = &m->buffers[i];
     snprintf(q->name, sizeof q->name, "%s", p->name);
-    q->w = *p->w = buffer_block + off;
+    q->w = *p->w = planned_only ? NULL : buffer_block + off;
     q->n = p->n;
     off += p->n;
   }
+  return SB_OK;
+}
+
+/* Refuses a plan larger than the machine, before touching it: Linux overcommits, so a block
+ * larger than RAM may be "allocated" and then kill the process when it is zeroed. Allocation
+ * failures become the same one-line input error: batch size, T or the model are too large. */
+static sb_status commit_memory(sb_model *m, sb_builder *b, const char *origin) {
+  const sb_model_opts *o = b->opts;
+  long n_values = 0;
+  for (int i = 0; i < b->n_params; i++) n_values += b->params[i].n;
+  const size_t params = (size_t)n_values * 2 * sizeof(float), acts = m->acts.bytes;
+  const size_t need = acts > SIZE_MAX - params ? SIZE_MAX : acts + params;
+  const size_t have = sb_physical_memory_bytes();
+  char n1[32], n2[32], n3[32], n4[32], why[512] = "";
+  if (!sb_arena_is_plan_only() && have && need > have)
+    snprintf(why, sizeof why, "more than this machine's %s of physical memory",
+             sb_bytes_str(have, n4, sizeof n4));
+  sb_status st = SB_OK;
+  if (!why[0] && (st = commit_params(m, b))) snprintf(why, sizeof why, "%s", sb_errmsg());
+  if (!why[0] && (st = sb_arena_commit(&m->acts))) snprintf(why, sizeof why, "%s", sb_errmsg());
+  if (!why[0]) return SB_OK;
+  sb_clear_error();
+  return sb_fail(SB_EINPUT, "model %s: batch size %d at T=%d needs %s of memory (activations "
+                 "and workspace %s, parameters and gradients %s): %s", origin, o->B, o->T,
+                 sb_bytes_str(need, n1, sizeof n1), sb_bytes_str(acts, n2, sizeof n2),
+                 sb_bytes_str(params, n3, sizeof n3), why);
 }
 
 /* The first consumer to run backward (the last in forward order) overwrites an input's
@@ -292,12 +323,15 @@ sb_status sb_model_build(sb_model **out, const cJSON *spec, const sb_model_opts 
   }
   for (const cJSON *k = spec->child; k; k = k->next) {
     if (strcmp(k->string, "name") && strcmp(k->string, "layers") &&
-        strcmp(k->string, "description") && strcmp(k->string, "reference")) {
+        strcmp(k->string, "description") && strcmp(k->string, "reference") &&
+        strcmp(k->string, "input") && strcmp(k->string, "classes")) {
       st = sb_fail(SB_EINPUT, "model %s: unknown key \"%s\" (expected name, description, "
-                   "reference, layers)", origin, k->string);
+                   "reference, input, classes, layers)", origin, k->string);
       goto fail;
     }
   }
+  /* The declared input and classes are model info's defaults; the build uses opts (the data). */
+  if ((st = sb_model_spec_declared(spec, origin, NULL, NULL))) goto fail;
 
   m->input.shape = opts->input_shape;
   m->input.is_static = opts->input_static;
@@ -386,8 +420,7 @@ sb_status sb_model_build(sb_model **out, const cJSON *spec, const sb_model_opts 
     goto fail;
   }
   plan_gradient_accumulation(m);
-  commit_params(m, &b);
-  sb_arena_commit(&m->acts);
+  if ((st = commit_memory(m, &b, origin))) goto fail;
   free(b.params);
   free(b.buffers);
   *out = m;

@@ -33,6 +33,7 @@ typedef struct {
   char *key;      /* canonical JSON of the non-seed axes */
   cJSON *axes;    /* the same, as an object */
   int expected, present;
+  int qat;        /* its cells train with train.qat (the Markdown labels their accuracy so) */
   cJSON *missing; /* ids */
   series *s;      /* one per metric, capacity `expected` each */
 } group;
@@ -226,7 +227,13 @@ static sb_status load_table(hid_t f, const char *path, table *t) {
   t->groups = sb_xcalloc((unsigned long)(n_cells ? n_cells : 1), sizeof(group));
   /* First pass: groups and their expected sizes, so series can be sized once. */
   const cJSON *c;
-  cJSON_ArrayForEach(c, cells) find_group(t, cJSON_GetObjectItemCaseSensitive(c, "axes"))->expected++;
+  cJSON_ArrayForEach(c, cells) {
+    group *g = find_group(t, cJSON_GetObjectItemCaseSensitive(c, "axes"));
+    g->expected++;
+    const cJSON *train =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "config"), "train");
+    g->qat |= cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(train, "qat"));
+  }
   cJSON_ArrayForEach(c, cells) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
     if (!cJSON_IsString(id)) continue;
@@ -403,6 +410,39 @@ static void nested_section(text *o, const table *t, const char *kind, const char
   free(mids);
 }
 
+/* Int8: a QAT cell's accuracy is that of its int8 model (it trains and evaluates on int8
+ * weights), so it gets its own column rather than sitting under "fp32". */
+static void quant_section(text *o, const table *t) {
+  static const column cols[] = {
+      {"test_acc_final", "fp32 acc %", "%.2f", 1},
+      {"test_acc_int8", "int8 PTQ acc %", "%.2f", 1},
+      {"test_acc_final", "QAT acc % (int8 weights)", "%.2f", 1},
+      {"model_bytes_fp32", "fp32 KiB", "%.1f", 1.0 / 1024},
+      {"model_bytes_int8", "int8 KiB", "%.1f", 1.0 / 1024},
+  };
+  enum { FP32_ONLY = 1, QAT_ONLY = 2 };
+  static const int only[] = {FP32_ONLY, FP32_ONLY, QAT_ONLY, 0, 0};
+  const int n_cols = sizeof cols / sizeof *cols;
+  emit(o, "\n### Int8 weights\n\n%s\n\n",
+       "Every weight matrix quantised to int8 per output channel (symmetric, scale max|w|/127); "
+       "biases, BatchNorm, neuron parameters and KAN activation coefficients stay float32. "
+       "fp32 rows: the float model and its post-training quantisation (PTQ). QAT rows "
+       "(train.qat): the model trained and evaluated with int8 weights.");
+  header(o, t, "training", cols, n_cols);
+  for (int gi = 0; gi < t->n_groups; gi++) {
+    const group *g = &t->groups[gi];
+    row_start(o, t, g);
+    emit(o, " %s | %d/%d |", g->qat ? "QAT" : "fp32", g->present, g->expected);
+    for (int c = 0; c < n_cols; c++) {
+      char v[128] = "n/a";
+      if (!(only[c] == FP32_ONLY && g->qat) && !(only[c] == QAT_ONLY && !g->qat))
+        cell_text(g, find_metric(t, cols[c].metric), cols[c].fmt, cols[c].scale, v, sizeof v);
+      emit(o, " %s |", v);
+    }
+    emit(o, "\n");
+  }
+}
+
 static char *markdown(const table *t, const char *title) {
   text o = {0};
   emit(&o, "## %s\n\n", title);
@@ -417,16 +457,21 @@ static char *markdown(const table *t, const char *title) {
   section(&o, t, "Accuracy", "Test accuracy at the last epoch, and at the epoch with the best "
           "validation accuracy (never the best test epoch).", main_cols, 4);
   static const column spike_cols[] = {
-      {"test_acc_final", "test acc %", "%.2f", 1},
+      {"test_acc_final", "test acc % (final)", "%.2f", 1},
       {"spikes_per_sample", "spikes/sample", "%.4g", 1},
+      {"activation_sparsity", "activation sparsity", "%.4f", 1},
       {"latency_ms_per_sample", "latency ms/sample", "%.4f", 1},
-      {"score_acc_over_spikes_per_sample", "acc / spikes (Quantized_SNN score)", "%.4g", 1},
-      {"score_acc_over_rate_plus_0_01", "acc / (rate + 0.01) (MNIST-script score)", "%.4g", 1},
+      {"score_acc_over_spikes_per_sample", "final acc / spikes (Quantized_SNN score)", "%.4g", 1},
+      {"score_acc_over_rate_plus_0_01", "final acc / (spike rate + 0.01) (MNIST-script score)",
+       "%.4g", 1},
   };
   section(&o, t, "Accuracy, spikes and latency",
-          "Spikes per test sample over every neuron layer; latency = final test pass wall time per "
-          "sample at eval.batch_size; the two seed scores under names that say what they divide.",
-          spike_cols, 5);
+          "Spikes per test sample over every neuron layer; activation sparsity = zero outputs / "
+          "outputs of every neuron, ReLU and sigmoid layer (NeuroBench); latency = wall time of "
+          "the model's forward calls in the last test pass per sample, at eval.batch_size, with "
+          "nothing counted (input preparation and loss excluded). The two seed scores divide the "
+          "final test accuracy in % (the seeds divided their best). Spike metrics and the scores "
+          "are n/a for models without spiking layers.", spike_cols, 6);
   static const column energy_cols[] = {
       {"synops_ac_per_sample", "SynOps AC/sample", "%.4g", 1},
       {"synops_mac_per_sample", "SynOps MAC/sample", "%.4g", 1},
@@ -438,34 +483,42 @@ static char *markdown(const table *t, const char *title) {
   section(&o, t, "Synaptic operations and energy",
           "NeuroBench counting per test sample, summed over T: effective ACs (inputs in {-1,0,1}), "
           "effective MACs (real-valued inputs), dense ops; energy = ACs·E_AC + MACs·E_MAC; the "
-          "ratio divides by the ANN twin's dense MACs · E_MAC.", energy_cols, 6);
+          "ratio divides by the ANN twin's dense MACs · E_MAC. A model without spiking layers is "
+          "counted once per sample (its own effective MACs) and has no twin ratio (n/a).",
+          energy_cols, 6);
   static const column layer_cols[] = {
       {"spike_rate", "spike rate", "%.4f", 1},
       {"spikes_per_sample", "spikes/sample", "%.4g", 1},
       {"dead_fraction", "dead %", "%.2f", 100},
+      {"activation_sparsity", "act. sparsity", "%.4f", 1},
       {"synops_ac", "SynOps AC", "%.4g", 1},
       {"synops_mac", "SynOps MAC", "%.4g", 1},
       {"energy_pj", "energy pJ", "%.4g", 1},
   };
   nested_section(&o, t, "layer", "layer", "Per layer",
                  "Per test sample. Spike rate = spikes / (neurons · T · samples) over binary "
-                 "outputs; dead = neurons that never fired on the test set.", layer_cols, 6);
-  static const column quant_cols[] = {
-      {"test_acc_final", "fp32 acc %", "%.2f", 1},
-      {"test_acc_int8", "int8 acc %", "%.2f", 1},
-      {"model_bytes_fp32", "fp32 KiB", "%.1f", 1.0 / 1024},
-      {"model_bytes_int8", "int8 KiB", "%.1f", 1.0 / 1024},
-  };
-  if (find_metric(t, "test_acc_int8") >= 0)
-    section(&o, t, "Int8 weights", "Linear and conv weights quantised per output channel "
-            "(symmetric, int8); other parameters stay float32.", quant_cols, 4);
+                 "outputs; dead = neurons that never fired on the test set; act. sparsity = zero "
+                 "outputs / outputs of neuron, ReLU and sigmoid layers.", layer_cols, 7);
+  if (find_metric(t, "test_acc_int8") >= 0) quant_section(&o, t);
   static const column t_cols[] = {
       {"test_acc", "test acc %", "%.2f", 1},
       {"spikes_per_sample", "spikes/sample", "%.4g", 1},
       {"latency_ms_per_sample", "latency ms/sample", "%.4f", 1},
   };
   nested_section(&o, t, "timestep", "T (eval)", "Timestep study",
-                 "The trained model evaluated at other T without retraining.", t_cols, 3);
+                 "The model trained at the cell's timesteps, evaluated at other T without "
+                 "retraining: accuracy and latency from a pass that counts nothing, spikes from a "
+                 "counting pass.", t_cols, 3);
+  static const column time_cols[] = {
+      {"wall_time_s", "wall s", "%.1f", 1},
+      {"train_time_s", "train s", "%.1f", 1},
+      {"eval_time_s", "eval s", "%.1f", 1},
+      {"io_time_s", "set-up and I/O s", "%.2f", 1},
+      {"metrics_time_s", "metric passes s", "%.1f", 1},
+  };
+  section(&o, t, "Wall time per cell", "wall = train (training batches) + eval (per-epoch "
+          "validation and test passes) + set-up and I/O (dataset, model, checkpoints) + metric "
+          "passes (statistics, int8, ANN twin, timestep study).", time_cols, 5);
   int missing = 0;
   for (int gi = 0; gi < t->n_groups; gi++) missing += cJSON_GetArraySize(t->groups[gi].missing);
   if (missing) emit(&o, "\n%d cell%s missing (listed in summary.json).\n", missing, missing == 1 ? "" : "s");
@@ -479,9 +532,45 @@ static void csv_field(text *o, double v) {
   else emit(o, ",%.10g", v);
 }
 
+/* One CSV text field per RFC 4180: in double quotes when `always` or when it holds a comma,
+ * quote or line break, with each quote doubled. */
+static void csv_text(text *o, const char *v, int always) {
+  if (!always && !strpbrk(v, ",\"\r\n")) {
+    emit(o, "%s", v);
+    return;
+  }
+  emit(o, "\"");
+  for (const char *p = v; *p;) {
+    const size_t run = strcspn(p, "\"");
+    emit(o, "%.*s", (int)run, p);
+    p += run;
+    if (*p == '"') {
+      emit(o, "\"\"");
+      p++;
+    }
+  }
+  emit(o, "\"");
+}
+
+/* An axis value as the CSV shows it: a string as itself, anything else as its JSON text, at any
+ * length (model spec paths and lists can be long). */
+static void csv_axis(text *o, const group *g, const char *axis) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(g->axes, axis);
+  if (cJSON_IsString(v)) {
+    csv_text(o, v->valuestring, 1);
+    return;
+  }
+  char *s = cJSON_PrintUnformatted(v);
+  csv_text(o, s ? s : "", 1);
+  free(s);
+}
+
 static char *csv(const table *t) {
   text o = {0};
-  for (int a = 0; a < t->n_axes; a++) emit(&o, "%s,", t->axes[a]);
+  for (int a = 0; a < t->n_axes; a++) {
+    csv_text(&o, t->axes[a], 0);
+    emit(&o, ",");
+  }
   emit(&o, "metric,n,expected,mean,sd,sem,ci95_half,ci95_lo,ci95_hi,median,q1,q3,min,max\n");
   for (int gi = 0; gi < t->n_groups; gi++) {
     const group *g = &t->groups[gi];
@@ -490,11 +579,11 @@ static char *csv(const table *t) {
       sb_summary s;
       sb_summarize(g->s[m].v, g->s[m].n, &s);
       for (int a = 0; a < t->n_axes; a++) {
-        char v[128];
-        axis_value(g, t->axes[a], v, sizeof v);
-        emit(&o, "\"%s\",", v);
+        csv_axis(&o, g, t->axes[a]);
+        emit(&o, ",");
       }
-      emit(&o, "%s,%d,%d", t->names[m], s.n, g->expected);
+      csv_text(&o, t->names[m], 0); /* layer names come from user specs */
+      emit(&o, ",%d,%d", s.n, g->expected);
       const double vals[] = {s.mean, s.sd, s.sem, s.ci_half, s.ci_lo, s.ci_hi,
                              s.median, s.q1, s.q3, s.min, s.max};
       for (size_t k = 0; k < sizeof vals / sizeof *vals; k++) csv_field(&o, vals[k]);

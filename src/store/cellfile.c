@@ -136,7 +136,7 @@ static int write_contents(hid_t f, const sb_cell *cell, const sb_trial_result *r
   rc |= h5_attr_long(f, "rank", rank);
   rc |= h5_attr_long(f, "attempt", attempt);
   rc |= h5_attr_str(f, "snnbench_version", SNNBENCH_VERSION);
-  rc |= h5_attr_str(f, "git_commit", SNNBENCH_GIT);
+  rc |= h5_attr_str(f, "git_commit", sb_git_commit());
   free(axes);
 
   hid_t m = H5Gcreate2(f, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -158,6 +158,8 @@ static int write_contents(hid_t f, const sb_cell *cell, const sb_trial_result *r
       {"n_val", (double)r->n_val},
       {"n_test", (double)r->n_test},
       {"io_time_s", r->io_time_s},
+      {"metrics_time_s", r->metrics_time_s},
+      {"wall_time_s", r->wall_time_s},
       {"latency_ms_per_sample", r->latency_ms_per_sample},
       {"spikes_per_sample", r->report.spikes_per_sample},
       {"activation_sparsity", r->report.activation_sparsity},

@@ -50,7 +50,7 @@ cJSON *sb_context_build(const sb_experiment *e, char **hosts, int n_ranks, int a
   cJSON *c = cJSON_CreateObject();
   cJSON *sb = cJSON_AddObjectToObject(c, "snnbench");
   cJSON_AddStringToObject(sb, "version", SNNBENCH_VERSION);
-  cJSON_AddStringToObject(sb, "git_commit", SNNBENCH_GIT);
+  cJSON_AddStringToObject(sb, "git_commit", sb_git_commit());
   cJSON_AddStringToObject(sb, "build_type", SNNBENCH_BUILD_TYPE);
   cJSON_AddStringToObject(sb, "compiler", SNNBENCH_COMPILER);
 
@@ -194,7 +194,7 @@ void sb_print_info(void) {
   H5get_libversion(&maj, &min, &rel);
   char cpu[256];
   cpu_model(cpu, sizeof cpu);
-  printf("snnbench  %s (git %s, %s build, %s)\n", SNNBENCH_VERSION, SNNBENCH_GIT,
+  printf("snnbench  %s (git %s, %s build, %s)\n", SNNBENCH_VERSION, sb_git_commit(),
          SNNBENCH_BUILD_TYPE, SNNBENCH_COMPILER);
   printf("MPI       %s\n", mpi);
   printf("HDF5      %u.%u.%u\n", maj, min, rel);

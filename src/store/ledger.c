@@ -1,6 +1,6 @@
 /* The append-only ledger. Each event is one line written with a single write() on an O_APPEND
  * descriptor and fsynced before the caller moves on, so a crash can at worst tear the last line,
- * which the reader skips. */
+ * which the reader skips (and the next event starts on a fresh line after it). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,21 +37,35 @@ sb_status sb_ledger_append(const char *out_dir, const char *ledger_name, const s
   if (e->message) cJSON_AddStringToObject(j, "message", e->message);
   if (e->job) cJSON_AddStringToObject(j, "job", e->job);
   if (e->restart >= 0) cJSON_AddNumberToObject(j, "restart", e->restart);
-  char *line = cJSON_PrintUnformatted(j);
+  char *text = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
-  size_t n = strlen(line);
-  line = sb_xrealloc(line, n + 2);
-  line[n++] = '\n';
-  line[n] = 0;
+  const size_t len = strlen(text);
+  /* Room for a leading newline (see below) and the trailing one. */
+  char *line = sb_xmalloc(len + 3);
+  line[0] = '\n';
+  memcpy(line + 1, text, len);
+  line[len + 1] = '\n';
+  line[len + 2] = 0;
+  free(text);
 
   char path[1100];
   snprintf(path, sizeof path, "%s/%s", out_dir, ledger_name);
   sb_status st = SB_OK;
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0666);
+  int fd = open(path, O_RDWR | O_APPEND | O_CREAT, 0666);
   if (fd < 0) {
     st = sb_fail(SB_ERUNTIME, "%s: cannot open: %s", path, strerror(errno));
   } else {
-    ssize_t w = write(fd, line, n);
+    /* A kill -9 mid-write can leave a torn last line without its newline. This event must not
+     * be glued onto it (the reader would drop both), so it then starts on a line of its own; the
+     * torn line stays unparseable and is skipped. Only rank 0 appends to a ledger file, so
+     * nothing can land between this check and the write. */
+    struct stat s;
+    char last = '\n';
+    if (fstat(fd, &s) == 0 && s.st_size > 0 && pread(fd, &last, 1, s.st_size - 1) != 1)
+      last = '\n';
+    const char *start = last == '\n' ? line + 1 : line;
+    const size_t n = len + 1 + (last == '\n' ? 0 : 1);
+    ssize_t w = write(fd, start, n);
     if (w != (ssize_t)n || fsync(fd))
       st = sb_fail(SB_ERUNTIME, "%s: append failed: %s", path, strerror(errno));
     close(fd);
@@ -98,6 +113,14 @@ static sb_status read_one(const char *path, sb_ledger_cell **cells, int *n, int 
     else if (!strcmp(ev->valuestring, "failed")) c->failed++;
     else if (!strcmp(ev->valuestring, "interrupted")) c->interrupted++;
     if (cJSON_IsNumber(att) && att->valueint > c->last_attempt) c->last_attempt = att->valueint;
+    /* A done event whose message says the cell resumed from a checkpoint timed only part of
+     * the cell: it says nothing about the cell's whole cost. */
+    const cJSON *secs = cJSON_GetObjectItemCaseSensitive(j, "seconds");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+    const int resumed = cJSON_IsString(msg) && !strncmp(msg->valuestring, "resumed", 7);
+    if (!strcmp(ev->valuestring, "done") && !resumed && cJSON_IsNumber(secs) &&
+        secs->valuedouble > 0)
+      c->whole_seconds = secs->valuedouble;
     cJSON_Delete(j);
   }
   free(line);
