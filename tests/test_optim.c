@@ -112,6 +112,39 @@ static void schedule_and_clip(void) {
   CHECK(h[0] == 0.3f && h[1] == 0.4f); /* under the limit: untouched */
 }
 
+/* Clipping folded into the update must be the update on the clipped gradients: bitwise for
+ * Adam without weight decay (g·s is rounded once either way), within rounding otherwise. */
+static void scaled_step_is_clipped_step(void) {
+  enum { N = 1000 };
+  static float w1[N], w2[N], g1[N], g2[N];
+  const sb_optimizer_kind kinds[] = {SB_OPT_ADAM, SB_OPT_ADAMW, SB_OPT_SGD};
+  for (int k = 0; k < 3; k++) {
+    sb_optimizer a, b;
+    const float wd = k == 0 ? 0.0f : 0.01f;
+    sb_optimizer_init(&a, kinds[k], N, wd, 0.9f);
+    sb_optimizer_init(&b, kinds[k], N, wd, 0.9f);
+    for (int i = 0; i < N; i++) w1[i] = w2[i] = 0.01f * (float)((i * 37) % 101 - 50);
+    for (int step = 0; step < 3; step++) {
+      for (int i = 0; i < N; i++) g1[i] = g2[i] = 0.1f * (float)((i * 53 + step * 7) % 97 - 48);
+      const double norm = sb_clip_grad_norm(g1, N, 1.0);
+      sb_optimizer_step(&a, w1, g1, 1e-2f);
+      CHECK_NEAR(sb_grad_norm(g2, N), norm, 1e-9 * norm);
+      const float f = sb_clip_factor(norm, 1.0);
+      CHECK(f < 1.0f); /* these gradients are far above the limit */
+      sb_optimizer_step_scaled(&b, w2, g2, 1e-2f, f);
+    }
+    double worst = 0.0;
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs((double)w1[i] - w2[i]));
+    if (k == 0)
+      CHECK_MSG(!memcmp(w1, w2, sizeof w1), "Adam: scaled step differs from clip + step");
+    else
+      CHECK_MSG(worst < 1e-6, "optimiser %d: scaled step differs by %g", k, worst);
+    sb_optimizer_free(&a);
+    sb_optimizer_free(&b);
+  }
+  CHECK(sb_clip_factor(0.5, 1.0) == 1.0f && sb_clip_factor(5.0, 0.0) == 1.0f);
+}
+
 static void rng(void) {
   /* Philox4x32-10 known-answer vectors from Random123 (kat_vectors). */
   uint32_t out[4];
@@ -143,6 +176,7 @@ int main(void) {
   loss_gradient();
   optimisers();
   schedule_and_clip();
+  scaled_step_is_clipped_step();
   rng();
   return check_exit("test_optim");
 }

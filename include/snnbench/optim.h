@@ -30,7 +30,15 @@ void sb_optimizer_init(sb_optimizer *o, sb_optimizer_kind kind, long n_values, f
                        float momentum);
 void sb_optimizer_free(sb_optimizer *o);
 void sb_optimizer_step(sb_optimizer *o, float *w, const float *g, float lr);
+/* The same step on the gradients g·grad_scale, without writing the scaled gradients: clipping
+ * folded into the update saves a pass over every gradient. */
+void sb_optimizer_step_scaled(sb_optimizer *o, float *w, const float *g, float lr,
+                              float grad_scale);
 
+/* Global L2 norm of the gradients, and the factor torch's clip_grad_norm_ multiplies them by
+ * (max_norm / (norm + 1e-6) when the norm is above max_norm > 0, else 1). */
+double sb_grad_norm(const float *g, long n);
+float sb_clip_factor(double norm, double max_norm);
 /* Rescales gradients so their global L2 norm is at most max_norm (torch's clip_grad_norm_).
  * Returns the norm before clipping. */
 double sb_clip_grad_norm(float *g, long n, double max_norm);

@@ -583,6 +583,13 @@ static inline int channel_of(const neuron_layer *l, long e) {
 /* Per-element coefficients for elements [lo, lo + n), into the caller's arrays. */
 static void fill_block(const neuron_layer *l, long lo, int n, float *beta, float *gamma,
                        float *delta, float *theta) {
+  if (l->n_ch == 1) { /* one value for the layer: plain fills that vectorise */
+    for (int i = 0; i < n; i++) beta[i] = l->beta_c[0];
+    for (int i = 0; i < n; i++) gamma[i] = l->gamma_c[0];
+    for (int i = 0; i < n; i++) delta[i] = l->delta_c[0];
+    for (int i = 0; i < n; i++) theta[i] = l->theta_c[0];
+    return;
+  }
   for (int i = 0; i < n; i++) {
     const int c = channel_of(l, lo + i);
     beta[i] = l->beta_c[c];

@@ -26,33 +26,25 @@ void sb_optimizer_free(sb_optimizer *o) {
   o->m = o->v = NULL;
 }
 
-void sb_optimizer_step(sb_optimizer *o, float *w, const float *g, float lr) {
-  o->step++;
-  const long n = o->n;
-  const float wd = o->weight_decay;
-  float *m = o->m, *v = o->v;
-  if (o->kind == SB_OPT_SGD) {
-    const float mu = o->momentum;
-    const int first = o->step == 1;
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < n; i++) {
-      const float d = g[i] + wd * w[i];
-      /* torch: the buffer starts as the first gradient, then buf = μ·buf + d. */
-      m[i] = mu > 0.0f ? (first ? d : mu * m[i] + d) : d;
-      w[i] -= lr * m[i];
-    }
-    return;
-  }
-  const float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-  const double bc1 = 1.0 - pow(b1, (double)o->step), bc2 = 1.0 - pow(b2, (double)o->step);
-  const float step_size = (float)(lr / bc1);
-  const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-  const int decoupled = o->kind == SB_OPT_ADAMW;
-  const float decay = decoupled ? 1.0f - lr * wd : 1.0f;
-  const float l2 = decoupled ? 0.0f : wd;
+/* The update loops take restrict pointers so GCC vectorises them without a runtime alias check,
+ * and the gradient scale (clipping) is applied as each gradient is read. */
+static void sgd_update(long n, float *restrict w, const float *restrict g, float *restrict m,
+                       float gs, float lr, float wd, float mu, int first) {
 #pragma omp parallel for schedule(static)
   for (long i = 0; i < n; i++) {
-    const float d = g[i] + l2 * w[i];
+    const float d = g[i] * gs + wd * w[i];
+    /* torch: the buffer starts as the first gradient, then buf = μ·buf + d. */
+    m[i] = mu > 0.0f ? (first ? d : mu * m[i] + d) : d;
+    w[i] -= lr * m[i];
+  }
+}
+
+static void adam_update(long n, float *restrict w, const float *restrict g, float *restrict m,
+                        float *restrict v, float gs, float b1, float b2, float eps,
+                        float step_size, float inv_sqrt_bc2, float decay, float l2) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) {
+    const float d = g[i] * gs + l2 * w[i];
     m[i] = b1 * m[i] + (1.0f - b1) * d;
     v[i] = b2 * v[i] + (1.0f - b2) * d * d;
     const float denom = sqrtf(v[i]) * inv_sqrt_bc2 + eps;
@@ -60,9 +52,35 @@ void sb_optimizer_step(sb_optimizer *o, float *w, const float *g, float lr) {
   }
 }
 
+void sb_optimizer_step_scaled(sb_optimizer *o, float *w, const float *g, float lr,
+                              float grad_scale) {
+  o->step++;
+  if (o->kind == SB_OPT_SGD) {
+    sgd_update(o->n, w, g, o->m, grad_scale, lr, o->weight_decay, o->momentum, o->step == 1);
+    return;
+  }
+  const float b1 = o->beta1, b2 = o->beta2;
+  const double bc1 = 1.0 - pow(b1, (double)o->step), bc2 = 1.0 - pow(b2, (double)o->step);
+  const int decoupled = o->kind == SB_OPT_ADAMW;
+  adam_update(o->n, w, g, o->m, o->v, grad_scale, b1, b2, o->eps, (float)(lr / bc1),
+              (float)(1.0 / sqrt(bc2)), decoupled ? 1.0f - lr * o->weight_decay : 1.0f,
+              decoupled ? 0.0f : o->weight_decay);
+}
+
+void sb_optimizer_step(sb_optimizer *o, float *w, const float *g, float lr) {
+  sb_optimizer_step_scaled(o, w, g, lr, 1.0f);
+}
+
+double sb_grad_norm(const float *g, long n) { return sqrt(sb_sum_squares(g, n)); }
+
+float sb_clip_factor(double norm, double max_norm) {
+  return max_norm > 0.0 && norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
+}
+
 double sb_clip_grad_norm(float *g, long n, double max_norm) {
-  const double norm = sqrt(sb_sum_squares(g, n));
-  if (max_norm > 0.0 && norm > max_norm) sb_scale(g, n, (float)(max_norm / (norm + 1e-6)));
+  const double norm = sb_grad_norm(g, n);
+  const float f = sb_clip_factor(norm, max_norm);
+  if (f != 1.0f) sb_scale(g, n, f);
   return norm;
 }
 

@@ -371,9 +371,11 @@ sb_status sb_train_cell(const sb_experiment *e, const sb_cell *cell, const sb_tr
       correct += hits;
       sb_model_backward(m, &ctx);
       if (qat) sb_quant_restore(m, master); /* ... the update goes to the float weights */
-      if (cfg->train.grad_clip > 0)
-        sb_clip_grad_norm(m->grad_block, m->n_param_values, cfg->train.grad_clip);
-      sb_optimizer_step(&opt, m->param_block, m->grad_block, (float)lr);
+      const float clip = cfg->train.grad_clip > 0
+                             ? sb_clip_factor(sb_grad_norm(m->grad_block, m->n_param_values),
+                                              cfg->train.grad_clip)
+                             : 1.0f;
+      sb_optimizer_step_scaled(&opt, m->param_block, m->grad_block, (float)lr, clip);
       ctx.step++;
       if (opts && opts->hook && opts->hook(opts->hook_user)) {
         const sb_train_position here = {ep, bi + 1, ctx.step, loss_sum, correct,
