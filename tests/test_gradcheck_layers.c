@@ -271,6 +271,56 @@ static void known_maxpool_ties(void) {
   sb_model_free(m);
 }
 
+/* The 2x2 stride-2 max-pool has vector paths for wide rows (with an overlapping last block) and
+ * for maps narrower than eight outputs; every width must match a plain reference: the value,
+ * and (through the backward pass) the winner, the first maximum in raster order, NaN winning.
+ * Values come from a small set so ties are common. */
+static void maxpool_2x2_matches_reference(void) {
+  const int sizes[][2] = {{2, 2}, {4, 6}, {5, 5}, {6, 14}, {14, 14}, {7, 15}, {8, 16},
+                          {4, 18}, {28, 28}, {3, 34}, {10, 40}};
+  sb_rng r;
+  sb_rng_init(&r, 3, sb_stream(SB_STREAM_TEST, 11));
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    const int H = sizes[k][0], W = sizes[k][1], C = 3, B = 2, OH = H / 2, OW = W / 2;
+    const case_opts o = {{3, {C, H, W}}, 1, 1, B, C * OH * OW, 0};
+    char name[64];
+    snprintf(name, sizeof name, "maxpool 2x2 on %dx%d", H, W);
+    sb_model *m = build(name, "{\"layers\":[{\"name\":\"s\",\"type\":\"scale\"},"
+                        "{\"type\":\"maxpool2d\",\"kernel\":2},{\"type\":\"flatten\"}]}", o, 0);
+    if (!m) continue;
+    sb_model_init_params(m, 1); /* scale = 1: the pool sees x itself */
+    const long n_in = (long)B * C * H * W, n_out = (long)B * C * OH * OW;
+    float *x = malloc(sizeof(float) * n_in);
+    for (long i = 0; i < n_in; i++) {
+      const double u = sb_rng_uniform(&r);
+      x[i] = u < 0.01 ? NAN : (float)(int)(u * 4.0);
+    }
+    sb_ctx c = {.T = 1, .B = B, .train = 1, .n_epochs = 1};
+    sb_model_forward(m, &c, x);
+    for (long i = 0; i < n_out; i++) m->output->g[i] = (float)(i + 1);
+    sb_model_backward(m, &c);
+    const float *dx = sb_model_find(m, "s")->out.g;
+    long bad_value = 0, bad_route = 0;
+    for (long q = 0; q < (long)B * C; q++)
+      for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+          const long i0 = q * H * W + (long)2 * oy * W + 2 * ox;
+          const long cand[4] = {i0, i0 + 1, i0 + W, i0 + W + 1};
+          long win = cand[0];
+          for (int j = 1; j < 4; j++)
+            if (x[cand[j]] > x[win] || (isnan(x[cand[j]]) && !isnan(x[win]))) win = cand[j];
+          const long o = q * OH * OW + (long)oy * OW + ox;
+          const float got = m->output->x[o];
+          bad_value += !(got == x[win] || (isnan(got) && isnan(x[win])));
+          bad_route += dx[win] != (float)(o + 1);
+        }
+    CHECK_MSG(bad_value == 0 && bad_route == 0, "%s: %ld wrong values, %ld wrong winners", name,
+              bad_value, bad_route);
+    free(x);
+    sb_model_free(m);
+  }
+}
+
 static void known_dropout(void) {
   const int F = 4096, T = 2, B = 4;
   const case_opts o = {{1, {F, 0, 0}}, 1, T, B, F, 0};
@@ -776,6 +826,7 @@ int main(void) {
   printf("known answers:\n");
   known_pools();
   known_maxpool_ties();
+  maxpool_2x2_matches_reference();
   known_dropout();
   known_chebyshev();
   known_power_kan();

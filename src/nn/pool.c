@@ -18,6 +18,7 @@ typedef struct {
   int C, H, W, OH, OW;
   int k, s, p;       /* avg/max: kernel, stride, padding */
   int32_t *argmax;   /* max: offset of each output's winner in its input plane */
+  int32_t *corner;   /* max 2x2 on maps narrower than 8 outputs: each output's top-left input */
 } pool_layer;
 
 /* Planes below this much work run on one thread: forking costs more than it saves. */
@@ -147,6 +148,8 @@ static sb_status max_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   const long rows = (long)(base->out.is_static ? 1 : o->T) * o->B;
   sb_builder_bytes(b, (void **)&l->argmax,
                    (size_t)rows * l->C * l->OH * l->OW * sizeof(int32_t));
+  if (l->k == 2 && l->s == 2 && l->p == 0 && l->OW < 8)
+    sb_builder_bytes(b, (void **)&l->corner, (size_t)l->OH * l->OW * sizeof(int32_t));
   return SB_OK;
 }
 
@@ -169,40 +172,65 @@ static inline v8si takes_over_v(v8sf v, v8sf best) {
   return (v > best) | ((v != v) & (best == best));
 }
 
-/* The common 2x2, stride 2, no padding window, eight outputs at a time: the two rows are split
- * into their even and odd columns and the four candidates compared in raster order. */
+/* Eight 2x2 windows whose top-left inputs are at x + i0[0..7]: the four candidates compared in
+ * raster order (first maximum wins, NaN wins), written to y and am. */
+static inline void max_2x2_lanes(v8sf a, v8sf b, v8sf c, v8sf d, v8si i0, int W, float *y,
+                                 int32_t *am) {
+  v8sf best = a;
+  v8si arg = i0;
+  v8si t = takes_over_v(b, best);
+  best = select_f(t, b, best), arg = select_i(t, i0 + 1, arg);
+  t = takes_over_v(c, best);
+  best = select_f(t, c, best), arg = select_i(t, i0 + W, arg);
+  t = takes_over_v(d, best);
+  best = select_f(t, d, best), arg = select_i(t, i0 + W + 1, arg);
+  *(v8sf *)y = best;
+  *(v8si *)am = arg;
+}
+
+/* The common 2x2, stride 2, no padding window, eight outputs at a time. Rows of at least eight
+ * outputs split their two input rows into even and odd columns; a row's last partial block is
+ * recomputed as an overlapping block of eight (the same outputs, the same bits). Narrower maps
+ * (a 14x14 -> 7x7 pool) take eight outputs of the flattened plane at once, their inputs
+ * gathered through the layer's table of window corners. */
 static void max_forward_2x2(const pool_layer *l, const float *x, float *y, int32_t *am) {
   const v8si even = {0, 2, 4, 6, 8, 10, 12, 14}, odd = even + 1;
-  for (int oy = 0; oy < l->OH; oy++) {
-    const float *r0 = x + (long)2 * oy * l->W, *r1 = r0 + l->W;
-    int ox = 0;
-    for (; ox + 8 <= l->OW; ox += 8) {
-      const v8sf *p0 = (const v8sf *)(r0 + 2 * ox), *p1 = (const v8sf *)(r1 + 2 * ox);
-      const v8sf a = __builtin_shuffle(p0[0], p0[1], even), b = __builtin_shuffle(p0[0], p0[1], odd);
-      const v8sf c = __builtin_shuffle(p1[0], p1[1], even), d = __builtin_shuffle(p1[0], p1[1], odd);
-      v8si arg = 2 * oy * l->W + 2 * ox + even;
-      v8sf best = a;
-      v8si t = takes_over_v(b, best);
-      best = select_f(t, b, best), arg = select_i(t, arg + 1, arg);
-      const v8si base = 2 * oy * l->W + 2 * ox + even;
-      t = takes_over_v(c, best);
-      best = select_f(t, c, best), arg = select_i(t, base + l->W, arg);
-      t = takes_over_v(d, best);
-      best = select_f(t, d, best), arg = select_i(t, base + l->W + 1, arg);
-      *(v8sf *)(y + oy * l->OW + ox) = best;
-      *(v8si *)(am + oy * l->OW + ox) = arg;
+  const int W = l->W;
+  const long out_plane = (long)l->OH * l->OW;
+  if (l->OW >= 8) {
+    for (int oy = 0; oy < l->OH; oy++) {
+      const float *r0 = x + (long)2 * oy * W, *r1 = r0 + W;
+      for (int ox0 = 0; ox0 < l->OW; ox0 += 8) {
+        const int ox = ox0 + 8 <= l->OW ? ox0 : l->OW - 8;
+        const v8sf *p0 = (const v8sf *)(r0 + 2 * ox), *p1 = (const v8sf *)(r1 + 2 * ox);
+        max_2x2_lanes(__builtin_shuffle(p0[0], p0[1], even), __builtin_shuffle(p0[0], p0[1], odd),
+                      __builtin_shuffle(p1[0], p1[1], even), __builtin_shuffle(p1[0], p1[1], odd),
+                      2 * oy * W + 2 * ox + even, W, y + oy * l->OW + ox, am + oy * l->OW + ox);
+      }
     }
-    for (; ox < l->OW; ox++) {
-      const int i = 2 * oy * l->W + 2 * ox;
-      const float cand[4] = {r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
-      const int where[4] = {i, i + 1, i + l->W, i + l->W + 1};
-      float best = cand[0];
-      int arg = where[0];
-      for (int k = 1; k < 4; k++)
-        if (takes_over(cand[k], best)) best = cand[k], arg = where[k];
-      y[oy * l->OW + ox] = best;
-      am[oy * l->OW + ox] = arg;
+    return;
+  }
+  long o0 = 0;
+  for (; out_plane >= 8 && o0 < out_plane; o0 += 8) {
+    const long o = o0 + 8 <= out_plane ? o0 : out_plane - 8;
+    const v8si i0 = *(const v8si *)(l->corner + o);
+    v8sf a, b, c, d;
+    for (int j = 0; j < 8; j++) {
+      const float *w = x + i0[j];
+      a[j] = w[0], b[j] = w[1], c[j] = w[W], d[j] = w[W + 1];
     }
+    max_2x2_lanes(a, b, c, d, i0, W, y + o, am + o);
+  }
+  for (long o = out_plane >= 8 ? out_plane : 0; o < out_plane; o++) { /* fewer than 8 in all */
+    const int i = l->corner[o];
+    const float cand[4] = {x[i], x[i + 1], x[i + W], x[i + W + 1]};
+    const int where[4] = {i, i + 1, i + W, i + W + 1};
+    float best = cand[0];
+    int arg = where[0];
+    for (int k = 1; k < 4; k++)
+      if (takes_over(cand[k], best)) best = cand[k], arg = where[k];
+    y[o] = best;
+    am[o] = arg;
   }
 }
 
@@ -212,6 +240,9 @@ static void max_forward(sb_layer *base, const sb_ctx *c) {
   const float *X = base->in[0]->x;
   float *Y = base->out.x;
   const int fast = l->k == 2 && l->s == 2 && l->p == 0;
+  if (l->corner) /* a function of the shape only, and only OH*OW entries: refilled every call */
+    for (int oy = 0; oy < l->OH; oy++)
+      for (int ox = 0; ox < l->OW; ox++) l->corner[oy * l->OW + ox] = 2 * oy * l->W + 2 * ox;
 #pragma omp parallel for schedule(static) if (np * in_plane > POOL_PARALLEL_MIN)
   for (long q = 0; q < np; q++) {
     const float *x = X + q * in_plane;
