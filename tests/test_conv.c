@@ -12,15 +12,16 @@
 
 enum { T = 2, B = 3, CIN = 3, H = 9, W = 8 };
 
-static sb_model *build(const char *sparse, int out_ch, int stride, int groups) {
+/* c1 (CIN -> mid channels) feeds spikes to c2 (mid -> out_ch). */
+static sb_model *build_mid(const char *sparse, int out_ch, int stride, int groups, int mid) {
   char spec[1024];
   snprintf(spec, sizeof spec,
-           "{\"layers\":[{\"name\":\"c1\",\"type\":\"conv2d\",\"out\":8,\"kernel\":3,\"padding\":1,"
+           "{\"layers\":[{\"name\":\"c1\",\"type\":\"conv2d\",\"out\":%d,\"kernel\":3,\"padding\":1,"
            "\"sparse\":%s},{\"type\":\"neuron\",\"threshold\":1.5},"
            "{\"name\":\"c2\",\"type\":\"conv2d\",\"out\":%d,\"kernel\":3,\"padding\":1,"
            "\"stride\":%d,\"groups\":%d,\"sparse\":%s},{\"type\":\"flatten\"},"
            "{\"type\":\"mean_time\"}]}",
-           sparse, out_ch, stride, groups, sparse);
+           mid, sparse, out_ch, stride, groups, sparse);
   cJSON *j = cJSON_Parse(spec);
   const int oh = (H - 1) / stride + 1, ow = (W - 1) / stride + 1;
   sb_model_opts o = {.input_shape = {3, {CIN, H, W}}, .input_static = 1,
@@ -30,6 +31,10 @@ static sb_model *build(const char *sparse, int out_ch, int stride, int groups) {
   cJSON_Delete(j);
   sb_model_init_params(m, 9);
   return m;
+}
+
+static sb_model *build(const char *sparse, int out_ch, int stride, int groups) {
+  return build_mid(sparse, out_ch, stride, groups, 8);
 }
 
 /* Runs forward + backward with an output gradient of the given density. */
@@ -55,13 +60,13 @@ static double rel_diff(const float *a, const float *b, long n) {
   return num / den;
 }
 
-static void paths_agree(int out_ch, int stride, int groups, float grad_density) {
+static void paths_agree_mid(int out_ch, int stride, int groups, float grad_density, int mid) {
   float x[B * CIN * H * W];
   sb_rng r;
   sb_rng_init(&r, 3, sb_stream(SB_STREAM_TEST, 1));
   for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = 2.0f * sb_rng_normal(&r);
-  sb_model *dense = build("false", out_ch, stride, groups);
-  sb_model *sparse = build("true", out_ch, stride, groups);
+  sb_model *dense = build_mid("false", out_ch, stride, groups, mid);
+  sb_model *sparse = build_mid("true", out_ch, stride, groups, mid);
   run(dense, x, grad_density);
   run(sparse, x, grad_density);
   const sb_layer *d2 = sb_model_find(dense, "c2"), *s2 = sb_model_find(sparse, "c2");
@@ -80,6 +85,10 @@ static void paths_agree(int out_ch, int stride, int groups, float grad_density) 
             rel_diff(dense->grad_block, sparse->grad_block, dense->n_param_values));
   sb_model_free(dense);
   sb_model_free(sparse);
+}
+
+static void paths_agree(int out_ch, int stride, int groups, float grad_density) {
+  paths_agree_mid(out_ch, stride, groups, grad_density, 8);
 }
 
 /* c1's output against a direct 7-loop convolution. */
@@ -143,6 +152,9 @@ int main(void) {
     paths_agree(6, 1, 1, densities[d]);
     paths_agree(6, 2, 1, densities[d]);
     paths_agree(4, 1, 2, densities[d]);
+    /* 40 input channels to c2: the sparse-gradient gather's 32-wide blocks and its tail. */
+    paths_agree_mid(6, 1, 1, densities[d], 40);
+    paths_agree_mid(5, 2, 1, densities[d], 40);
     thread_independent(densities[d]);
   }
   return check_exit("test_conv");

@@ -52,6 +52,10 @@ void sb_delta_gemm_wgrad(int T, int R, int N, int K, const int32_t *idx, const i
  * zero), sampled like sb_density: the work sb_delta_gemm would do, relative to dense. */
 double sb_change_density(const float *x, int T, long n);
 
+/* Indices of the nonzeros of x[0..n) in ascending order (NaN counts as nonzero); returns how
+ * many. Scans 32 values per compare, so a mostly-zero vector costs little more than a read. */
+long sb_nonzero_indices(const float *x, long n, int32_t *idx);
+
 /* Sum of rows: out[n] (+)= sum_m X[m, n]. Fixed order for determinism. */
 void sb_sum_rows(int M, int N, const float *X, float beta, float *out);
 /* Fold T copies: out[r, n] = sum_t X[t][r][n] for a [T][R][N] tensor. */

@@ -118,6 +118,15 @@ static inline int append_bits(uint32_t m, int k0, int32_t *id, int c) {
   return c;
 }
 
+long sb_nonzero_indices(const float *x, long n, int32_t *idx) {
+  long c = 0;
+  for (long k0 = 0; k0 < n; k0 += 32) {
+    uint32_t m = nonzero_mask(x + k0, n - k0 < 32 ? (int)(n - k0) : 32);
+    for (; m; m &= m - 1) idx[c++] = (int32_t)(k0 + __builtin_ctz(m));
+  }
+  return c;
+}
+
 /* Column indices of a row's nonzeros (ascending); returns how many. */
 static int nonzeros(const float *x, int K, int32_t *id) {
   int c = 0;

@@ -101,6 +101,12 @@ static sb_status conv_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   if (hwc > ws) ws = hwc;
   const long lists = 2 * hw * l->cin + hw; /* per-pixel channel lists: indices, values, counts */
   if (lists > ws) ws = lists;
+  /* Sparse-dY gather: channel-last x and dX, and the two lists of nonzero gradients. */
+  const long khw_cout = (long)l->kh * l->kw * l->cout;
+  const long dy_lists = 2 * hw * l->cin + 4 * ohw * l->cout + 3 * ohw + l->cout +
+                        (long)l->h * l->kh + (long)l->w * l->kw +
+                        2 * (ohw > khw_cout ? ohw : khw_cout);
+  if (dy_lists > ws) ws = dy_lists;
   l->ws_floats = (ws + 15) / 16 * 16;
   l->n_workspaces = omp_get_max_threads();
   sb_builder_floats(b, &l->workspace, l->ws_floats * l->n_workspaces);
@@ -387,6 +393,152 @@ static void backward_sparse_dy_sample(const conv_layer *l, const float *x, const
       for (long i = 0; i < hw; i++) dx[ci * hw + i] += dxt[i * l->cin + ci];
 }
 
+/* dst[0..32) (+)= Σ_j g[j] · base[row[j] .. row[j] + 32): two sets of accumulators over even
+ * and odd entries, so consecutive rows' loads and FMAs overlap instead of waiting on one
+ * chain (the rows are scattered, and each load comes from L2). */
+static void gather_rows_32(const float *base, const int32_t *row, const float *g, int m,
+                           float *dst, int accumulate) {
+  v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+  int j = 0;
+  for (; j + 1 < m; j += 2) {
+    const v8sf *r = (const v8sf *)(base + row[j]), *q = (const v8sf *)(base + row[j + 1]);
+    const float u = g[j], v = g[j + 1];
+    a0 += u * r[0], a1 += u * r[1], a2 += u * r[2], a3 += u * r[3];
+    b0 += v * q[0], b1 += v * q[1], b2 += v * q[2], b3 += v * q[3];
+  }
+  if (j < m) {
+    const v8sf *r = (const v8sf *)(base + row[j]);
+    const float u = g[j];
+    a0 += u * r[0], a1 += u * r[1], a2 += u * r[2], a3 += u * r[3];
+  }
+  v8sf *d = (v8sf *)dst;
+  if (accumulate) {
+    d[0] += a0 + b0, d[1] += a1 + b1, d[2] += a2 + b2, d[3] += a3 + b3;
+  } else {
+    d[0] = a0 + b0, d[1] = a1 + b1, d[2] = a2 + b2, d[3] = a3 + b3;
+  }
+}
+
+/* Sparse dY, one group (the usual case: a max-pool downstream leaves one gradient in k·k, two
+ * pools one in 16). Instead of scattering every nonzero gradient into dW and dX (read-modify-
+ * write of 2·k·k channel rows each, bound by stores), both are gathered with their sums in
+ * registers:
+ *   dW[co][tap][·] = Σ over co's nonzero outputs o of  dY[co][o] · x[pixel(o, tap)][·]
+ *   dX[pixel][·]   = Σ over taps, over the nonzero channels co at the output the tap reaches,
+ *                    of dY[co][o] · W[co][tap][·]
+ * from two lists built in one branch-free pass over dY: each output's nonzero channels, and
+ * each channel's nonzero outputs. Channels run in blocks of 32 (four vectors), then one by one.
+ * The bias gradient is the sum of each channel's nonzero gradients in output order. */
+static void backward_sparse_dy_gather(const conv_layer *l, const float *x, const float *dy,
+                                      float *dwt, float *pdb, float *dx, int need_dx) {
+  const long hw = (long)l->h * l->w, ohw = (long)l->oh * l->ow;
+  const int cin = l->cin, cout = l->cout, khw = l->kh * l->kw, s = l->stride, p = l->pad;
+  float *ws = workspace(l);
+  float *xt = ws, *dxt = xt + hw * cin;
+  int32_t *op_co = (int32_t *)(dxt + hw * cin); /* [ohw][cout] */
+  float *op_g = (float *)(op_co + ohw * cout);  /* [ohw][cout] */
+  int32_t *co_op = (int32_t *)(op_g + ohw * cout); /* [cout][ohw] */
+  float *co_g = (float *)(co_op + ohw * cout);     /* [cout][ohw] */
+  int32_t *op_n = (int32_t *)(co_g + ohw * cout);  /* [ohw] */
+  int32_t *co_n = op_n + ohw;                      /* [cout] */
+  /* Where each output's window starts in the input, and which output row (column) an input row
+   * (column) reaches through tap ky (kx), or -1: tables instead of divisions in the loops. */
+  int32_t *iy0 = co_n + cout, *ix0 = iy0 + ohw;    /* [ohw] each */
+  int32_t *oy_of = ix0 + ohw, *ox_of = oy_of + (long)l->h * l->kh; /* [h][kh], [w][kw] */
+  /* One gather's rows: up to ohw (dW) or kh·kw·cout (dX) entries. */
+  const long hits = ohw > (long)khw * cout ? ohw : (long)khw * cout;
+  int32_t *hit_row = ox_of + (long)l->w * l->kw;
+  float *hit_g = (float *)(hit_row + hits);
+  for (long o = 0; o < ohw; o++) {
+    iy0[o] = (int32_t)(o / l->ow) * s - p;
+    ix0[o] = (int32_t)(o % l->ow) * s - p;
+  }
+  for (int iy = 0; iy < l->h; iy++)
+    for (int ky = 0; ky < l->kh; ky++) {
+      const int ty = iy + p - ky;
+      oy_of[iy * l->kh + ky] = ty >= 0 && ty % s == 0 && ty / s < l->oh ? ty / s : -1;
+    }
+  for (int ix = 0; ix < l->w; ix++)
+    for (int kx = 0; kx < l->kw; kx++) {
+      const int tx = ix + p - kx;
+      ox_of[ix * l->kw + kx] = tx >= 0 && tx % s == 0 && tx / s < l->ow ? tx / s : -1;
+    }
+  memset(op_n, 0, (size_t)ohw * sizeof(int32_t));
+  for (int co = 0; co < cout; co++) {
+    const float *d = dy + co * ohw;
+    int32_t *cl = co_op + (long)co * ohw;
+    float *cg = co_g + (long)co * ohw;
+    const int n = (int)sb_nonzero_indices(d, ohw, cl);
+    float bias = 0.0f;
+    for (int j = 0; j < n; j++) bias += cg[j] = d[cl[j]];
+    co_n[co] = n;
+    pdb[co] += bias;
+    for (int j = 0; j < n; j++) { /* the same entries by output, channels ascending */
+      const long slot = (long)cl[j] * cout + op_n[cl[j]]++;
+      op_co[slot] = co, op_g[slot] = cg[j];
+    }
+  }
+  for (int ci = 0; ci < cin; ci++)
+    for (long i = 0; i < hw; i++) xt[i * cin + ci] = x[ci * hw + i];
+  const int full = cin / 32 * 32;
+
+  /* dW: one (channel, tap) row at a time, over the channel's nonzero outputs. */
+  for (int co = 0; co < cout; co++) {
+    const int32_t *cl = co_op + (long)co * ohw;
+    const float *cg = co_g + (long)co * ohw;
+    for (int ky = 0; ky < l->kh; ky++)
+      for (int kx = 0; kx < l->kw; kx++) {
+        float *dst = dwt + ((long)co * khw + ky * l->kw + kx) * cin;
+        /* The entries whose tap lands inside the input, as (row offset, gradient). */
+        int m = 0;
+        for (int j = 0; j < co_n[co]; j++) {
+          const int iy = iy0[cl[j]] + ky, ix = ix0[cl[j]] + kx;
+          const int inside = iy >= 0 && iy < l->h && ix >= 0 && ix < l->w;
+          hit_row[m] = ((int32_t)iy * l->w + ix) * cin, hit_g[m] = cg[j], m += inside;
+        }
+        for (int c0 = 0; c0 < full; c0 += 32)
+          gather_rows_32(xt + c0, hit_row, hit_g, m, dst + c0, 1);
+        for (int c = full; c < cin; c++) {
+          float a = 0.0f;
+          for (int j = 0; j < m; j++) a += hit_g[j] * xt[hit_row[j] + c];
+          dst[c] += a;
+        }
+      }
+  }
+  if (!need_dx) return;
+
+  /* dX: one input pixel at a time, over the outputs its taps reach and their nonzero channels.
+   * The weights are wt[co][tap][c] (transpose_weights_by_output). */
+  for (int iy = 0; iy < l->h; iy++)
+    for (int ix = 0; ix < l->w; ix++) {
+      float *dst = dxt + ((long)iy * l->w + ix) * cin;
+      /* Every (tap, nonzero channel) reaching this pixel, as (weight row offset, gradient). */
+      int m = 0;
+      for (int ky = 0; ky < l->kh; ky++) {
+        const int oy = oy_of[iy * l->kh + ky];
+        if (oy < 0) continue;
+        for (int kx = 0; kx < l->kw; kx++) {
+          const int ox = ox_of[ix * l->kw + kx];
+          if (ox < 0) continue;
+          const long o = (long)oy * l->ow + ox;
+          const int tap = ky * l->kw + kx;
+          for (int j = 0; j < op_n[o]; j++, m++) {
+            hit_row[m] = (op_co[o * cout + j] * khw + tap) * cin;
+            hit_g[m] = op_g[o * cout + j];
+          }
+        }
+      }
+      for (int c0 = 0; c0 < full; c0 += 32) gather_rows_32(l->wt + c0, hit_row, hit_g, m, dst + c0, 0);
+      for (int c = full; c < cin; c++) {
+        float a = 0.0f;
+        for (int j = 0; j < m; j++) a += hit_g[j] * l->wt[hit_row[j] + c];
+        dst[c] = a;
+      }
+    }
+  for (int ci = 0; ci < cin; ci++)
+    for (long i = 0; i < hw; i++) dx[ci * hw + i] += dxt[i * cin + ci];
+}
+
 /* wt[co][ky][kx][c]: the weights a gradient at output channel co spreads over its patch. */
 static void transpose_weights_by_output(const conv_layer *l, float *wt) {
   const int khw = l->kh * l->kw;
@@ -462,6 +614,10 @@ static void conv_backward(sb_layer *base, const sb_ctx *c) {
       const float *x = in->x + r * in_n;
       const float *dy = dY + r * out_n;
       float *dx = need_dx ? in->g + r * in_n : NULL;
+      if (path == WG_SPARSE_DY && l->groups == 1) {
+        backward_sparse_dy_gather(l, x, dy, pdw, pdb, dx, need_dx);
+        continue;
+      }
       for (int co = 0; co < l->cout; co++) pdb[co] += (float)sb_sum_serial(dy + co * ohw, ohw);
       if (path == WG_SPARSE_DY) {
         backward_sparse_dy_sample(l, x, dy, pdw, dx, need_dx);
