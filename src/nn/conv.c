@@ -99,7 +99,9 @@ static sb_status conv_build(sb_layer *base, sb_builder *b, const cJSON *spec) {
   long ws = l->K * ohw;
   const long hwc = ohw * l->cout + hw * l->cin + hw * l->cin;
   if (hwc > ws) ws = hwc;
-  const long lists = 2 * hw * l->cin + hw; /* per-pixel channel lists: indices, values, counts */
+  /* Sparse-input gather: per-pixel channel lists (indices, values, counts), one channel's
+   * nonzero pixels, and one output row's tile of CO_BLOCK channels. */
+  const long lists = 2 * hw * l->cin + 2 * hw + (long)l->ow * 64;
   if (lists > ws) ws = lists;
   /* Sparse-dY gather: channel-last x and dX, and the two lists of nonzero gradients. */
   const long khw_cout = (long)l->kh * l->kw * l->cout;
@@ -221,21 +223,23 @@ static void forward_sparse_gather(const conv_layer *l, const float *x, float *y)
   int32_t *ch = (int32_t *)ws;            /* [hw][cin] */
   float *val = ws + hw * cin;             /* [hw][cin] */
   int32_t *cnt = (int32_t *)(ws + 2 * hw * cin); /* [hw] */
+  int32_t *nz = cnt + hw;                 /* [hw]: one channel's nonzero pixels */
+  float *tile = (float *)(nz + hw);       /* [ow][CO_BLOCK]: one output row, channel-last */
   memset(cnt, 0, (size_t)hw * sizeof(int32_t));
-  for (int c = 0; c < cin; c++) {
+  for (int c = 0; c < cin; c++) { /* cost follows the nonzeros, not the plane size */
     const float *plane = x + c * hw;
-    for (long p = 0; p < hw; p++) {
-      if (plane[p] == 0.0f) continue;
+    const long n = sb_nonzero_indices(plane, hw, nz);
+    for (long j = 0; j < n; j++) {
+      const long p = nz[j];
       const int k = cnt[p]++;
       ch[p * cin + k] = c;
       val[p * cin + k] = plane[p];
     }
   }
   const int full = cout / CO_BLOCK * CO_BLOCK;
-  for (int oy = 0; oy < l->oh; oy++)
-    for (int ox = 0; ox < l->ow; ox++) {
-      const long op = (long)oy * l->ow + ox;
-      for (int co0 = 0; co0 < full; co0 += CO_BLOCK) {
+  for (int oy = 0; oy < l->oh; oy++) {
+    for (int co0 = 0; co0 < full; co0 += CO_BLOCK) {
+      for (int ox = 0; ox < l->ow; ox++) {
         v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
         for (int ky = 0; ky < l->kh; ky++) {
           const int iy = oy * l->stride - l->pad + ky;
@@ -255,12 +259,19 @@ static void forward_sparse_gather(const conv_layer *l, const float *x, float *y)
             }
           }
         }
-        /* Registers out once per block; the output is channel-major, so these are strided. */
-        const v8sf acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
-        const float *f = (const float *)acc;
-        for (int k = 0; k < CO_BLOCK; k++) y[(co0 + k) * ohw + op] = f[k];
+        v8sf *t = (v8sf *)(tile + (long)ox * CO_BLOCK);
+        t[0] = a0, t[1] = a1, t[2] = a2, t[3] = a3, t[4] = a4, t[5] = a5, t[6] = a6, t[7] = a7;
       }
-      if (full < cout) {
+      /* The output is channel-major: the row's tile goes out one channel (ow floats) at a time
+       * rather than as 64 stores a plane apart per pixel. */
+      for (int k = 0; k < CO_BLOCK; k++) {
+        float *dst = y + (long)(co0 + k) * ohw + (long)oy * l->ow;
+        for (int ox = 0; ox < l->ow; ox++) dst[ox] = tile[(long)ox * CO_BLOCK + k];
+      }
+    }
+    for (int ox = 0; ox < l->ow && full < cout; ox++) {
+      const long op = (long)oy * l->ow + ox;
+      {
         float tail[CO_BLOCK] = {0};
         const int nco = cout - full;
         for (int ky = 0; ky < l->kh; ky++) {
@@ -280,6 +291,7 @@ static void forward_sparse_gather(const conv_layer *l, const float *x, float *y)
         for (int k = 0; k < nco; k++) y[(full + k) * ohw + op] = tail[k];
       }
     }
+  }
 }
 
 /* Grouped convolutions with a sparse input scatter instead: output in channel-last scratch
