@@ -70,6 +70,9 @@ static void direct_and_normalise(void) {
       const int ch = k / 20;
       const float want = (d->train.u8[idx[b] * 60 + k] / 255.0f - d->mean[ch]) / d->std[ch];
       ok &= fabsf(x[b * 60 + k] - want) < 1e-5f;
+      /* Bitwise the decode-then-normalise arithmetic (the lookup table must change no bit). */
+      const float v = (float)d->train.u8[idx[b] * 60 + k] / 255.0f;
+      ok &= x[b * 60 + k] == (v - d->mean[ch]) * (1.0f / d->std[ch]);
     }
   CHECK(ok);
   sb_pipeline_free(p);

@@ -318,6 +318,7 @@ typedef struct {
   float *H;        /* charged potentials [T][B][numel], kept for BPTT */
   float *tau_p, *dtau_p, *theta_p, *dtheta_p, *adapt_p, *dadapt_p;
   float *beta_c, *gamma_c, *delta_c, *theta_c;  /* per channel, resolved each forward */
+  float uniform[4][NEURON_BLOCK]; /* β, γ, δ, θ of every neuron when n_ch == 1 */
   float *dtheta_e, *dbeta_e, *dadapt_e;         /* per element, summed over t */
   float *rate;      /* adapt: running spike rate per neuron (a saved buffer) */
   float *rate_hist; /* adapt: the rate each step used [T][numel] */
@@ -574,29 +575,33 @@ static void resolve_channels(neuron_layer *l) {
     sb_neuron_charge(&l->cfg, tau, &l->beta_c[c], &l->gamma_c[c], &l->delta_c[c]);
     l->theta_c[c] = channel_theta(l, c, NULL);
   }
+  if (l->n_ch == 1) /* one block's worth, shared by every block of the call */
+    for (int i = 0; i < NEURON_BLOCK; i++) {
+      l->uniform[0][i] = l->beta_c[0];
+      l->uniform[1][i] = l->gamma_c[0];
+      l->uniform[2][i] = l->delta_c[0];
+      l->uniform[3][i] = l->theta_c[0];
+    }
 }
 
 static inline int channel_of(const neuron_layer *l, long e) {
   return l->n_ch == 1 ? 0 : (int)((e / l->inner) % l->n_ch);
 }
 
-/* Per-element coefficients for elements [lo, lo + n), into the caller's arrays. */
-static void fill_block(const neuron_layer *l, long lo, int n, float *beta, float *gamma,
-                       float *delta, float *theta) {
-  if (l->n_ch == 1) { /* one value for the layer: plain fills that vectorise */
-    for (int i = 0; i < n; i++) beta[i] = l->beta_c[0];
-    for (int i = 0; i < n; i++) gamma[i] = l->gamma_c[0];
-    for (int i = 0; i < n; i++) delta[i] = l->delta_c[0];
-    for (int i = 0; i < n; i++) theta[i] = l->theta_c[0];
-    return;
-  }
+/* Per-element coefficients for elements [lo, lo + n): the layer's shared block when every
+ * neuron has the same values, else filled into the caller's scratch. */
+static sb_neuron_block block_coefficients(const neuron_layer *l, long lo, int n,
+                                          float (*scratch)[NEURON_BLOCK]) {
+  if (l->n_ch == 1) return (sb_neuron_block){l->uniform[0], l->uniform[1], l->uniform[2],
+                                             l->uniform[3]};
   for (int i = 0; i < n; i++) {
     const int c = channel_of(l, lo + i);
-    beta[i] = l->beta_c[c];
-    gamma[i] = l->gamma_c[c];
-    delta[i] = l->delta_c[c];
-    theta[i] = l->theta_c[c];
+    scratch[0][i] = l->beta_c[c];
+    scratch[1][i] = l->gamma_c[c];
+    scratch[2][i] = l->delta_c[c];
+    scratch[3][i] = l->theta_c[c];
   }
+  return (sb_neuron_block){scratch[0], scratch[1], scratch[2], scratch[3]};
 }
 
 /* Sums per-element gradients into per channel values, each channel in ascending element order. */
@@ -719,9 +724,8 @@ static void neuron_forward(sb_layer *base, const sb_ctx *c) {
   for (long p = 0; p < pieces; p++) {
     const long lo = p * NEURON_BLOCK;
     const int n = (int)(E - lo < NEURON_BLOCK ? E - lo : NEURON_BLOCK);
-    float beta[NEURON_BLOCK], gamma[NEURON_BLOCK], delta[NEURON_BLOCK], theta[NEURON_BLOCK];
-    fill_block(l, lo, n, beta, gamma, delta, theta);
-    const sb_neuron_block blk = {beta, gamma, delta, theta};
+    float scratch[4][NEURON_BLOCK];
+    const sb_neuron_block blk = block_coefficients(l, lo, n, scratch);
     sb_neuron_forward_block(&l->cfg, &blk, c->T, n, base->in[0]->x + lo, x_stride,
                             base->out.x + lo, H ? H + lo : NULL, E, c->smooth,
                             c->collect_stats ? &updates : NULL);
@@ -747,9 +751,8 @@ static void neuron_backward(sb_layer *base, const sb_ctx *c) {
     for (long p = 0; p < pieces; p++) {
       const long lo = p * NEURON_BLOCK;
       const int n = (int)(E - lo < NEURON_BLOCK ? E - lo : NEURON_BLOCK);
-      float beta[NEURON_BLOCK], gamma[NEURON_BLOCK], delta[NEURON_BLOCK], theta[NEURON_BLOCK];
-      fill_block(l, lo, n, beta, gamma, delta, theta);
-      const sb_neuron_block blk = {beta, gamma, delta, theta};
+      float scratch[4][NEURON_BLOCK];
+      const sb_neuron_block blk = block_coefficients(l, lo, n, scratch);
       sb_neuron_backward_block(&l->cfg, &blk, c->T, n, in->x + lo, x_stride, base->out.x + lo,
                                recomputes(l, c->T) ? NULL : l->H + lo, base->out.g + lo, E,
                                in->needs_grad ? in->g + lo : NULL, base->in_accumulate[0],
