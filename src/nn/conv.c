@@ -239,11 +239,21 @@ static void forward_sparse_gather(const conv_layer *l, const float *x, float *y)
   const int full = cout / CO_BLOCK * CO_BLOCK;
   for (int oy = 0; oy < l->oh; oy++) {
     for (int co0 = 0; co0 < full; co0 += CO_BLOCK) {
-      for (int ox = 0; ox < l->ow; ox++) {
-        v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
-        for (int ky = 0; ky < l->kh; ky++) {
-          const int iy = oy * l->stride - l->pad + ky;
-          if (iy < 0 || iy >= l->h) continue;
+      /* Kernel rows outermost: the weights one kernel row needs (kw taps of every input channel,
+       * 24 KiB for 3x3 over 32 channels) stay in L1 while the output row's tile, also in L1,
+       * gathers that row's contribution; all kh rows at once would be 74 KiB. */
+      for (int ky = 0; ky < l->kh; ky++) {
+        const int iy = oy * l->stride - l->pad + ky;
+        const int first = ky == 0;
+        if (iy < 0 || iy >= l->h) {
+          if (first) memset(tile, 0, (size_t)l->ow * CO_BLOCK * sizeof(float));
+          continue;
+        }
+        for (int ox = 0; ox < l->ow; ox++) {
+          v8sf *t = (v8sf *)(tile + (long)ox * CO_BLOCK);
+          v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+          if (!first)
+            a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3], a4 = t[4], a5 = t[5], a6 = t[6], a7 = t[7];
           for (int kx = 0; kx < l->kw; kx++) {
             const int ix = ox * l->stride - l->pad + kx;
             if (ix < 0 || ix >= l->w) continue;
@@ -258,9 +268,8 @@ static void forward_sparse_gather(const conv_layer *l, const float *x, float *y)
               a4 += v * w[4], a5 += v * w[5], a6 += v * w[6], a7 += v * w[7];
             }
           }
+          t[0] = a0, t[1] = a1, t[2] = a2, t[3] = a3, t[4] = a4, t[5] = a5, t[6] = a6, t[7] = a7;
         }
-        v8sf *t = (v8sf *)(tile + (long)ox * CO_BLOCK);
-        t[0] = a0, t[1] = a1, t[2] = a2, t[3] = a3, t[4] = a4, t[5] = a5, t[6] = a6, t[7] = a7;
       }
       /* The output is channel-major: the row's tile goes out one channel (ow floats) at a time
        * rather than as 64 stores a plane apart per pixel. */
@@ -519,16 +528,18 @@ static void backward_sparse_dy_gather(const conv_layer *l, const float *x, const
   }
   if (!need_dx) return;
 
-  /* dX: one input pixel at a time, over the outputs its taps reach and their nonzero channels.
+  /* dX: one kernel row at a time (its weights, kw taps of every output channel, stay in L1),
+   * then one input pixel at a time, over the outputs its taps reach and their nonzero channels.
    * The weights are wt[co][tap][c] (transpose_weights_by_output). */
-  for (int iy = 0; iy < l->h; iy++)
-    for (int ix = 0; ix < l->w; ix++) {
-      float *dst = dxt + ((long)iy * l->w + ix) * cin;
-      /* Every (tap, nonzero channel) reaching this pixel, as (weight row offset, gradient). */
-      int m = 0;
-      for (int ky = 0; ky < l->kh; ky++) {
-        const int oy = oy_of[iy * l->kh + ky];
-        if (oy < 0) continue;
+  memset(dxt, 0, (size_t)(hw * cin) * sizeof(float));
+  for (int ky = 0; ky < l->kh; ky++)
+    for (int iy = 0; iy < l->h; iy++) {
+      const int oy = oy_of[iy * l->kh + ky];
+      if (oy < 0) continue;
+      for (int ix = 0; ix < l->w; ix++) {
+        float *dst = dxt + ((long)iy * l->w + ix) * cin;
+        /* Every (tap, nonzero channel) reaching this pixel, as (weight row offset, gradient). */
+        int m = 0;
         for (int kx = 0; kx < l->kw; kx++) {
           const int ox = ox_of[ix * l->kw + kx];
           if (ox < 0) continue;
@@ -539,12 +550,14 @@ static void backward_sparse_dy_gather(const conv_layer *l, const float *x, const
             hit_g[m] = op_g[o * cout + j];
           }
         }
-      }
-      for (int c0 = 0; c0 < full; c0 += 32) gather_rows_32(l->wt + c0, hit_row, hit_g, m, dst + c0, 0);
-      for (int c = full; c < cin; c++) {
-        float a = 0.0f;
-        for (int j = 0; j < m; j++) a += hit_g[j] * l->wt[hit_row[j] + c];
-        dst[c] = a;
+        if (m == 0) continue;
+        for (int c0 = 0; c0 < full; c0 += 32)
+          gather_rows_32(l->wt + c0, hit_row, hit_g, m, dst + c0, 1);
+        for (int c = full; c < cin; c++) {
+          float a = 0.0f;
+          for (int j = 0; j < m; j++) a += hit_g[j] * l->wt[hit_row[j] + c];
+          dst[c] += a;
+        }
       }
     }
   for (int ci = 0; ci < cin; ci++)
