@@ -210,6 +210,24 @@ void sb_sparse_gemm(int M, int N, int K, const float *X, int binary, const float
   }
 }
 
+/* Row lists to column lists by a counting sort, so each column's rows stay ascending: count
+ * every entry into its bucket (stride·id + which), turn the counts into starts, place the rows,
+ * then rewind the starts the placing advanced. starts holds n_buckets + 1 ints. */
+static void bucket_count(int32_t *starts, const int32_t *ids, int n, int stride, int which) {
+  for (int a = 0; a < n; a++) starts[stride * ids[a] + which + 1]++;
+}
+static void bucket_place(int32_t *starts, int32_t *rows, const int32_t *ids, int n, int stride,
+                         int which, int32_t row) {
+  for (int a = 0; a < n; a++) rows[starts[stride * ids[a] + which]++] = row;
+}
+static void bucket_starts(int32_t *starts, int n_buckets) {
+  for (int b = 0; b < n_buckets; b++) starts[b + 1] += starts[b];
+}
+static void bucket_rewind(int32_t *starts, int n_buckets) {
+  for (int b = n_buckets; b > 0; b--) starts[b] = starts[b - 1];
+  starts[0] = 0;
+}
+
 enum { WGRAD_MIN_ROWS = 16 };
 
 void sb_sparse_gemm_wgrad(int M, int N, int K, const float *X, int binary, const int32_t *idx,
@@ -218,13 +236,11 @@ void sb_sparse_gemm_wgrad(int M, int N, int K, const float *X, int binary, const
   /* Transpose the row lists into column lists (a counting sort keeps rows ascending), so each
    * weight row sums its terms in registers and in ascending sample order. */
   memset(col_start, 0, (size_t)(K + 1) * sizeof(int32_t));
+  for (long m = 0; m < M; m++) bucket_count(col_start, idx + m * K, cnt[m], 1, 0);
+  bucket_starts(col_start, K);
   for (long m = 0; m < M; m++)
-    for (int a = 0; a < cnt[m]; a++) col_start[idx[m * K + a] + 1]++;
-  for (int k = 0; k < K; k++) col_start[k + 1] += col_start[k];
-  for (long m = 0; m < M; m++)
-    for (int a = 0; a < cnt[m]; a++) col_rows[col_start[idx[m * K + a]]++] = (int32_t)m;
-  for (int k = K; k > 0; k--) col_start[k] = col_start[k - 1]; /* undo the fill's advance */
-  col_start[0] = 0;
+    bucket_place(col_start, col_rows, idx + m * K, cnt[m], 1, 0, (int32_t)m);
+  bucket_rewind(col_start, K);
 
   const int pieces = sb_pieces(K, WGRAD_MIN_ROWS, GEMM_MAX_PIECES);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -347,17 +363,16 @@ void sb_delta_gemm_wgrad(int T, int R, int N, int K, const int32_t *idx, const i
   memset(col_start, 0, (size_t)(2 * K + 1) * sizeof(int32_t));
   for (long m = 0; m < M; m++) {
     const int32_t *on = idx + m * K, *off = on + K - n_off[m];
-    for (int a = 0; a < n_on[m]; a++) col_start[2 * on[a] + 1]++;
-    for (int a = 0; a < n_off[m]; a++) col_start[2 * off[a] + 2]++;
+    bucket_count(col_start, on, n_on[m], 2, 0);
+    bucket_count(col_start, off, n_off[m], 2, 1);
   }
-  for (int b = 0; b < 2 * K; b++) col_start[b + 1] += col_start[b];
+  bucket_starts(col_start, 2 * K);
   for (long m = 0; m < M; m++) {
     const int32_t *on = idx + m * K, *off = on + K - n_off[m];
-    for (int a = 0; a < n_on[m]; a++) col_rows[col_start[2 * on[a]]++] = (int32_t)m;
-    for (int a = 0; a < n_off[m]; a++) col_rows[col_start[2 * off[a] + 1]++] = (int32_t)m;
+    bucket_place(col_start, col_rows, on, n_on[m], 2, 0, (int32_t)m);
+    bucket_place(col_start, col_rows, off, n_off[m], 2, 1, (int32_t)m);
   }
-  for (int b = 2 * K; b > 0; b--) col_start[b] = col_start[b - 1];
-  col_start[0] = 0;
+  bucket_rewind(col_start, 2 * K);
 
   const int pieces = sb_pieces(K, WGRAD_MIN_ROWS, GEMM_MAX_PIECES);
 #pragma omp parallel for schedule(dynamic, 1)
