@@ -60,13 +60,15 @@ if [ -n "$MNIST_T10K" ] && [ -f "$MNIST_T10K/t10k-images-idx3-ubyte.gz" ]; then
     "histogram  0:980 1:1135"
 fi
 
-# info_error NAME NEEDLE ARGS...: data info exits 2 with one line holding NEEDLE.
+# info_error NAME NEEDLE ARGS...: data info exits 2 with one line holding NEEDLE, and prints no
+# half report.
 info_error() {
   local name=$1 needle=$2
   shift 2
-  "$SNNBENCH" data info "$@" > /dev/null 2> "$T/err-$name"
+  "$SNNBENCH" data info "$@" > "$T/out-$name" 2> "$T/err-$name"
   local rc=$?
   [ $rc -eq 2 ] || fail "data info $name: exit $rc, expected 2"
+  [ ! -s "$T/out-$name" ] || fail "data info $name: printed a partial report: $(cat "$T/out-$name")"
   [ "$(wc -l < "$T/err-$name")" -eq 1 ] || fail "data info $name: not one line: $(cat "$T/err-$name")"
   grep -qF -- "$needle" "$T/err-$name" || fail "data info $name: no '$needle' in $(cat "$T/err-$name")"
 }

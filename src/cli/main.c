@@ -217,7 +217,17 @@ static int cmd_data(int argc, char **argv) {
     }
   }
   if (!path) return usage_error("data info: a PATH is required");
-  return report(sb_data_info(path, format, stdout));
+  /* The report is printed only once the whole file has been read: a file that turns out to be
+   * malformed halfway gets its one-line error and no half report. */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (!mem) return report(sb_fail(SB_ERUNTIME, "data info: cannot buffer the report"));
+  const sb_status st = sb_data_info(path, format, mem);
+  fclose(mem);
+  if (!st) fwrite(text, 1, len, stdout);
+  free(text);
+  return report(st);
 }
 
 static int parse_shape(const char *s, sb_shape *out) {
