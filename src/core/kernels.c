@@ -113,25 +113,15 @@ static inline uint32_t nonzero_mask(const float *x, int n) {
 }
 
 /* Appends k0 + (each set bit of m), ascending, to id; returns the new count. */
-static inline int append_bits(uint32_t m, int k0, int32_t *id, int c) {
-  for (; m; m &= m - 1) id[c++] = k0 + __builtin_ctz(m);
+static inline long append_bits(uint32_t m, long k0, int32_t *id, long c) {
+  for (; m; m &= m - 1) id[c++] = (int32_t)(k0 + __builtin_ctz(m));
   return c;
 }
 
 long sb_nonzero_indices(const float *x, long n, int32_t *idx) {
   long c = 0;
-  for (long k0 = 0; k0 < n; k0 += 32) {
-    uint32_t m = nonzero_mask(x + k0, n - k0 < 32 ? (int)(n - k0) : 32);
-    for (; m; m &= m - 1) idx[c++] = (int32_t)(k0 + __builtin_ctz(m));
-  }
-  return c;
-}
-
-/* Column indices of a row's nonzeros (ascending); returns how many. */
-static int nonzeros(const float *x, int K, int32_t *id) {
-  int c = 0;
-  for (int k0 = 0; k0 < K; k0 += 32)
-    c = append_bits(nonzero_mask(x + k0, K - k0 < 32 ? K - k0 : 32), k0, id, c);
+  for (long k0 = 0; k0 < n; k0 += 32)
+    c = append_bits(nonzero_mask(x + k0, n - k0 < 32 ? (int)(n - k0) : 32), k0, idx, c);
   return c;
 }
 
@@ -201,7 +191,7 @@ void sb_sparse_gemm(int M, int N, int K, const float *X, int binary, const float
     piece_range(M, pieces, p, &lo, &hi);
     for (long m = lo; m < hi; m++) {
       int32_t *id = idx + m * K;
-      const int c = cnt[m] = nonzeros(X + m * K, K, id);
+      const int c = cnt[m] = (int)sb_nonzero_indices(X + m * K, K, id);
       if (binary)
         accumulate_rows(W, N, id, NULL, c, beta, Y + m * N);
       else /* values X[m][id[a]] */
@@ -330,7 +320,7 @@ void sb_delta_gemm(int T, int R, int N, int K, const float *X, const float *W, f
         for (int k0 = 0; k0 < K; k0 += 32) {
           const int n = K - k0 < 32 ? K - k0 : 32;
           const uint32_t now = nonzero_mask(x + k0, n), before = prev ? nonzero_mask(prev + k0, n) : 0;
-          c_on = append_bits(now & ~before, k0, on, c_on);
+          c_on = (int)append_bits(now & ~before, k0, on, c_on);
           for (uint32_t m = before & ~now; m; m &= m - 1) off_end[-1 - c_off++] = k0 + __builtin_ctz(m);
         }
         n_on[m] = c_on;
