@@ -130,6 +130,7 @@ expect_arg_error 'model info: --classes "2x": expected a count >= 2' model info 
 for opt in --threads --samples --epochs --repeats --model --reference --data; do
   expect_arg_error "bench: $opt needs a value" bench mlp "$opt"
 done
+expect_arg_error "--reference: $T/no-such-ref.py: no such readable file" bench mlp --reference "$T/no-such-ref.py"
 expect_arg_error 'unknown command "frobnicate"' frobnicate
 expect_arg_error 'validate: expected one CONFIG' validate
 # --help and no arguments still print the usage.

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "snnbench/data.h"
 #include "snnbench/kernels.h"
@@ -222,11 +224,18 @@ static sb_status run_reference(const sb_bench_opts *o, int threads, double *samp
   const int rc = pclose(p);
   if (rc != 0 || *samples_per_s <= 0.0)
     return sb_fail(SB_ERUNTIME, "the PyTorch reference %s failed (exit %d; needs Debian's "
-                   "python3-torch at %s)", o->reference, rc, o->python);
+                   "python3-torch at %s)", o->reference, WIFEXITED(rc) ? WEXITSTATUS(rc) : rc,
+                   o->python);
   return SB_OK;
 }
 
 sb_status sb_bench(const sb_bench_opts *o) {
+  /* Missing programs are bad input, said before any training starts. */
+  if (access(o->reference, R_OK) != 0)
+    return sb_fail(SB_EINPUT, "--reference: %s: no such readable file", o->reference);
+  if (access(o->python, X_OK) != 0)
+    return sb_fail(SB_EINPUT, "%s: not found (the reference needs Debian's python3-torch)",
+                   o->python);
   sb_data_source src;
   memset(&src, 0, sizeof src);
   snprintf(src.name, sizeof src.name, "fashion-mnist");
